@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# podman-env.sh — private, isolated configuration for podman and skopeo (as root).
+#
+# Usage:
+#   eval "$(scripts/ci/podman-env.sh [--dir DIR] [--insecure HOST[:PORT]]...)"
+#   scripts/ci/podman-env.sh --purge [--dir DIR]     # remove DIR (storage and all)
+#
+# Writes config files into DIR (default $E2E_STATE_DIR/podman; E2E_STATE_DIR
+# defaults to /tmp/registry-e2e) and prints `export` lines pointing podman and
+# skopeo at them:
+#   CONTAINERS_STORAGE_CONF    DIR/storage.conf     driver "vfs", graphroot DIR/storage, runroot DIR/run
+#   CONTAINERS_REGISTRIES_CONF DIR/registries.conf  registries marked insecure (see below)
+#   CONTAINERS_CONF            DIR/containers.conf  runc, cgroupfs, events to a file,
+#                                                   no networking, rlimits, tmp dirs under DIR
+#   REGISTRY_AUTH_FILE         DIR/auth.json        written by podman login / skopeo login,
+#                                                   read by podman and skopeo
+#   PATH                       DIR/bin first, for a `skopeo` wrapper: skopeo 1.9 ignores
+#                              CONTAINERS_REGISTRIES_CONF, so the wrapper passes the file
+#                              with skopeo's (hidden) --registries-conf flag.
+# Nothing else is written outside DIR (the CNI config dir, libpod tmp dir and
+# volume dir are moved into DIR), except the blob-info cache that podman and
+# skopeo keep in /var/lib/containers/cache (no setting moves it).
+# /etc/containers/policy.json (golang-github-containers-common:
+# insecureAcceptAnything) is still used; podman has no env var for it.
+#
+# Plain-HTTP registries: every registry in registries.conf has insecure = true,
+# which makes podman and skopeo (login, logout, push, pull, copy, inspect) fall
+# back to http:// when https fails, so NO --tls-verify=false flag is needed on
+# any command (an explicit --tls-verify=true would override it; leave the flag
+# off). For skopeo this holds only through the PATH wrapper; a skopeo called by
+# absolute path needs `--registries-conf "$CONTAINERS_REGISTRIES_CONF"` (global
+# flag, before the subcommand) or --src-tls-verify=false/--dest-tls-verify=false.
+# The entries written are:
+#   127.0.0.1 and localhost: containers/image 5.23 (podman 4.3, skopeo 1.9)
+#     also applies a port-less entry to "127.0.0.1:PORT" (prefix match on ':'),
+#     which is what makes any port work; upstream calls that matching
+#     unintended, so the exact HOST:PORT can be added as well:
+#   HOST:PORT for each --insecure argument and each word of
+#     $E2E_INSECURE_REGISTRIES, e.g. E2E_INSECURE_REGISTRIES=127.0.0.1:5071.
+#   unqualified-search-registries = [] so short names never go to docker.io.
+#
+# Containers: `podman run IMAGE` works with no extra flag: containers.conf
+# sets runc (crun refuses this hybrid cgroup host), rlimits within the current
+# hard limits (the sandbox lacks CAP_SYS_RESOURCE), and netns = "none", so a
+# container gets only loopback and needs no CNI bridge, iptables or
+# 10.88.0.0/16 network (nothing in the tests needs one: pulls run in the host
+# network namespace, so 127.0.0.1:PORT is reachable). `--network none` works too.
+set -euo pipefail
+
+dir="${E2E_STATE_DIR:-/tmp/registry-e2e}/podman"
+insecure=(127.0.0.1 localhost)
+purge=false
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --dir) dir="$2"; shift 2 ;;
+    --insecure) insecure+=("$2"); shift 2 ;;
+    --purge) purge=true; shift ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 0 ;;
+    *) echo "podman-env.sh: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+for r in ${E2E_INSECURE_REGISTRIES:-}; do insecure+=("$r"); done
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)" # absolute: the files are used from any cwd
+
+if $purge; then
+  # Storage may hold mounts (container shm, netns) after an unclean exit.
+  while read -r m; do
+    umount -l "$m" 2>/dev/null || true
+  done < <(awk -v p="$dir/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r)
+  rm -rf "$dir"
+  echo "podman-env.sh: removed $dir" >&2
+  exit 0
+fi
+
+# Default rlimits for containers. Podman (rootful) asks for RLIMIT_NOFILE
+# 1048576 and RLIMIT_NPROC 32768 by default; setting them needs
+# CAP_SYS_RESOURCE when they exceed the current hard limits, and the sandbox
+# drops that capability (hard nofile is 20000 here), so the container fails
+# with "setrlimit RLIMIT_NOFILE: Operation not permitted". Use the current
+# hard limits instead, capped at podman's defaults (podman also lowers its
+# own NPROC to 32768, so a higher nproc would fail too).
+cap_limit() { # cap_limit CURRENT_HARD DEFAULT
+  if [[ "$1" == unlimited ]] || (($1 > $2)); then echo "$2"; else echo "$1"; fi
+}
+nofile=$(cap_limit "$(ulimit -Hn)" 1048576)
+nproc=$(cap_limit "$(ulimit -Hu)" 32768)
+
+mkdir -p "$dir/storage" "$dir/run" "$dir/tmp" "$dir/volumes" "$dir/cni" "$dir/containers-tmp"
+
+cat > "$dir/storage.conf" <<EOF
+# Generated by scripts/ci/podman-env.sh
+[storage]
+# vfs: plain directory copies, no overlay or fuse mounts needed.
+driver = "vfs"
+graphroot = "$dir/storage"
+runroot = "$dir/run"
+EOF
+
+{
+  echo "# Generated by scripts/ci/podman-env.sh"
+  echo "# Never expand short names to docker.io or any other public registry."
+  echo "unqualified-search-registries = []"
+  declare -A seen=()
+  for r in "${insecure[@]}"; do
+    [[ -z "${seen[$r]:-}" ]] || continue
+    seen[$r]=1
+    echo
+    echo "[[registry]]"
+    echo "location = \"$r\""
+    echo "insecure = true"
+  done
+} > "$dir/registries.conf"
+
+cat > "$dir/containers.conf" <<EOF
+# Generated by scripts/ci/podman-env.sh
+[containers]
+# No network namespace setup beyond loopback: no CNI bridge, no iptables.
+netns = "none"
+# See the comment on rlimits in podman-env.sh.
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+
+[engine]
+# runc, not crun: crun 1.8 (Debian 12) refuses to run on a cgroup v1/v2
+# "hybrid" host whose cgroup2 mount has controllers ("cgroups in hybrid mode
+# not supported"), which is what these machines have. docker uses runc too.
+runtime = "runc"
+# No systemd on the test machines.
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$dir/events.log"
+# libpod's own state/locks (default /run/libpod) and volumes.
+tmp_dir = "$dir/tmp"
+volume_path = "$dir/volumes"
+# Where image pulls/pushes stage big files (default /var/tmp).
+image_copy_tmp_dir = "$dir/containers-tmp"
+
+[network]
+# podman would otherwise write /etc/cni/net.d/87-podman-bridge.conflist.
+network_config_dir = "$dir/cni"
+EOF
+
+[[ -f "$dir/auth.json" ]] || echo '{}' > "$dir/auth.json"
+
+# skopeo 1.9 (Debian 12) does NOT read CONTAINERS_REGISTRIES_CONF (podman
+# does); without our registries.conf it insists on https ("server gave HTTP
+# response to HTTPS client"). Its hidden global flag --registries-conf works,
+# so a wrapper that adds it goes first in PATH. Callers that bypass PATH must
+# pass `--registries-conf "$CONTAINERS_REGISTRIES_CONF"` themselves (or use
+# --src-tls-verify=false / --dest-tls-verify=false).
+path_without_us="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$dir/bin" | paste -sd: -)"
+real_skopeo="$(PATH="$path_without_us" command -v skopeo || echo /usr/bin/skopeo)"
+mkdir -p "$dir/bin"
+cat > "$dir/bin/skopeo" <<WRAPPER
+#!/bin/sh
+# Generated by scripts/ci/podman-env.sh: skopeo 1.9 ignores CONTAINERS_REGISTRIES_CONF.
+exec $real_skopeo --registries-conf "\${CONTAINERS_REGISTRIES_CONF:-$dir/registries.conf}" "\$@"
+WRAPPER
+chmod 0755 "$dir/bin/skopeo"
+
+cat <<EOF
+export CONTAINERS_STORAGE_CONF=$dir/storage.conf
+export CONTAINERS_REGISTRIES_CONF=$dir/registries.conf
+export CONTAINERS_CONF=$dir/containers.conf
+export REGISTRY_AUTH_FILE=$dir/auth.json
+export PATH=$dir/bin:$path_without_us
+EOF

@@ -1,0 +1,25 @@
+namespace Registry.Core.Errors;
+
+/// <summary>
+/// Error codes of the distribution spec
+/// (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#error-codes).
+/// </summary>
+public enum OciErrorCode
+{
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    TooManyRequests,
+    RangeInvalid,
+    PaginationNumberInvalid,
+}

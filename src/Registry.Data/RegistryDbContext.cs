@@ -1,0 +1,93 @@
+using Microsoft.EntityFrameworkCore;
+using Registry.Data.Entities;
+
+namespace Registry.Data;
+
+/// <summary>
+/// The registry's metadata. Provider-neutral: each provider project carries its own migrations.
+/// Strings that are compared for pagination (repository names, tags) are ASCII by validation, so
+/// the providers' binary ordering is the lexical order the spec asks for.
+/// </summary>
+public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> options) : DbContext(options)
+{
+    public DbSet<RepositoryEntity> Repositories => Set<RepositoryEntity>();
+
+    public DbSet<BlobEntity> Blobs => Set<BlobEntity>();
+
+    public DbSet<RepositoryBlobEntity> RepositoryBlobs => Set<RepositoryBlobEntity>();
+
+    public DbSet<ManifestEntity> Manifests => Set<ManifestEntity>();
+
+    public DbSet<ManifestReferenceEntity> ManifestReferences => Set<ManifestReferenceEntity>();
+
+    public DbSet<TagEntity> Tags => Set<TagEntity>();
+
+    public DbSet<UploadSessionEntity> UploadSessions => Set<UploadSessionEntity>();
+
+    public DbSet<UserEntity> Users => Set<UserEntity>();
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<RepositoryEntity>(e =>
+        {
+            e.ToTable("Repositories");
+            e.HasIndex(r => r.Name).IsUnique();
+            e.Property(r => r.Name).HasMaxLength(255);
+        });
+
+        modelBuilder.Entity<BlobEntity>(e =>
+        {
+            e.ToTable("Blobs");
+            e.HasKey(b => b.Digest);
+            e.Property(b => b.Digest).HasMaxLength(200);
+        });
+
+        modelBuilder.Entity<RepositoryBlobEntity>(e =>
+        {
+            e.ToTable("RepositoryBlobs");
+            e.HasKey(l => new { l.RepositoryId, l.Digest });
+            e.HasIndex(l => l.Digest);
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(l => l.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<BlobEntity>().WithMany().HasForeignKey(l => l.Digest).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ManifestEntity>(e =>
+        {
+            e.ToTable("Manifests");
+            e.HasIndex(m => new { m.RepositoryId, m.Digest }).IsUnique();
+            e.HasIndex(m => new { m.RepositoryId, m.SubjectDigest });
+            e.Property(m => m.Digest).HasMaxLength(200);
+            e.Property(m => m.SubjectDigest).HasMaxLength(200);
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(m => m.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+            e.HasMany(m => m.References).WithOne().HasForeignKey(r => r.ManifestId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ManifestReferenceEntity>(e =>
+        {
+            e.ToTable("ManifestReferences");
+            e.HasKey(r => new { r.ManifestId, r.Digest });
+            e.HasIndex(r => r.Digest);
+        });
+
+        modelBuilder.Entity<TagEntity>(e =>
+        {
+            e.ToTable("Tags");
+            e.HasKey(t => new { t.RepositoryId, t.Name });
+            e.HasIndex(t => new { t.RepositoryId, t.ManifestDigest });
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(t => t.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<UploadSessionEntity>(e =>
+        {
+            e.ToTable("UploadSessions");
+            e.HasKey(u => u.Id);
+            e.HasOne<RepositoryEntity>().WithMany().HasForeignKey(u => u.RepositoryId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<UserEntity>(e =>
+        {
+            e.ToTable("Users");
+            e.HasIndex(u => u.Name).IsUnique();
+        });
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Registry.Auth;
+
+/// <summary>HTTP Basic credentials checked against the user store, on <c>/v2</c> and at <c>/token</c>.</summary>
+internal sealed class BasicAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    UserStore users)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Basic";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        if (!AuthenticationHeaderValue.TryParse(Request.Headers.Authorization, out var header)
+            || !string.Equals(header.Scheme, SchemeName, StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!TryDecode(header.Parameter, out var name, out var password))
+        {
+            return AuthenticateResult.Fail("malformed Basic credentials");
+        }
+
+        if (!await users.VerifyAsync(name, password, Context.RequestAborted))
+        {
+            return AuthenticateResult.Fail("invalid username or password");
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], SchemeName, ClaimTypes.Name, ClaimTypes.Role);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    private static bool TryDecode(string? parameter, out string name, out string password)
+    {
+        name = password = "";
+        if (string.IsNullOrEmpty(parameter))
+        {
+            return false;
+        }
+
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(parameter));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            return false;
+        }
+
+        name = decoded[..colon];
+        password = decoded[(colon + 1)..];
+        return true;
+    }
+}

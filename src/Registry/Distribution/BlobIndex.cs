@@ -1,0 +1,69 @@
+using Microsoft.EntityFrameworkCore;
+using Registry.Core.Content;
+using Registry.Data;
+
+namespace Registry.Distribution;
+
+/// <summary>Which blobs exist and which repositories link them.</summary>
+internal sealed class BlobIndex(RegistryDbContext db, TimeProvider clock)
+{
+    private static readonly Func<RegistryDbContext, string, string, Task<long>> LinkedSizeQuery =
+        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
+            (from link in db.RepositoryBlobs
+             join repo in db.Repositories on link.RepositoryId equals repo.Id
+             join blob in db.Blobs on link.Digest equals blob.Digest
+             where repo.Name == repository && link.Digest == digest
+             select blob.Size + 1).FirstOrDefault());
+
+    /// <summary>The size of a blob linked into <paramref name="repository"/>, or null when it is not readable there.</summary>
+    public async Task<long?> FindLinkedSizeAsync(string repository, Digest digest)
+    {
+        // +1 so that "no row" (0) differs from an empty blob.
+        var sizePlusOne = await LinkedSizeQuery(db, repository, digest.Value);
+        return sizePlusOne == 0 ? null : sizePlusOne - 1;
+    }
+
+    /// <summary>The size of a stored blob whatever repository holds it, or null.</summary>
+    public async Task<long?> FindSizeAsync(Digest digest, CancellationToken cancellationToken) =>
+        await db.Blobs.Where(b => b.Digest == digest.Value).Select(b => (long?)b.Size).FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>Digest and size of the given blobs that are linked into the repository.</summary>
+    public Task<Dictionary<string, long>> FindLinkedAsync(long repositoryId, IReadOnlyCollection<string> digests, CancellationToken cancellationToken) =>
+        (from link in db.RepositoryBlobs
+         join blob in db.Blobs on link.Digest equals blob.Digest
+         where link.RepositoryId == repositoryId && digests.Contains(link.Digest)
+         select new { blob.Digest, blob.Size }).ToDictionaryAsync(b => b.Digest, b => b.Size, cancellationToken);
+
+    /// <summary>Records a stored blob (if new) and links it into the repository.</summary>
+    public async Task RecordAndLinkAsync(long repositoryId, Digest digest, long size, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await db.Database.ExecuteSqlAsync(
+            $"""INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ({digest.Value}, {size}, {now}) ON CONFLICT ("Digest") DO NOTHING""",
+            cancellationToken);
+        await LinkAsync(repositoryId, digest, cancellationToken);
+    }
+
+    /// <summary>Links an already recorded blob into a repository.</summary>
+    public async Task LinkAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await db.Database.ExecuteSqlAsync(
+            $"""INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "LinkedAt") VALUES ({repositoryId}, {digest.Value}, {now}) ON CONFLICT ("RepositoryId", "Digest") DO NOTHING""",
+            cancellationToken);
+    }
+
+    /// <summary>Unlinks a blob from a repository; true when it was linked. The bytes stay until garbage collection.</summary>
+    public async Task<bool> UnlinkAsync(string repository, Digest digest, CancellationToken cancellationToken) =>
+        await db.RepositoryBlobs
+            .Where(l => l.Digest == digest.Value && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
+            .ExecuteDeleteAsync(cancellationToken) > 0;
+
+    /// <summary>Names of up to <paramref name="limit"/> repositories that link the blob, for automatic cross-mounting.</summary>
+    public Task<List<string>> FindRepositoriesLinkingAsync(Digest digest, int limit, CancellationToken cancellationToken) =>
+        (from link in db.RepositoryBlobs
+         join repo in db.Repositories on link.RepositoryId equals repo.Id
+         where link.Digest == digest.Value
+         orderby repo.Name
+         select repo.Name).Take(limit).ToListAsync(cancellationToken);
+}

@@ -1,0 +1,154 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Registry.Auth;
+using Registry.Core.Errors;
+using Registry.Core.Names;
+
+namespace Registry.Distribution;
+
+/// <summary>
+/// The <c>/v2</c> API of the OCI distribution spec. One endpoint parses the path (repository names
+/// contain slashes, which route templates cannot express), checks access, and hands over to the
+/// handler for the route.
+/// </summary>
+internal static partial class DistributionApi
+{
+    public static IEndpointRouteBuilder MapDistributionApi(this IEndpointRouteBuilder app)
+    {
+        app.Map("/v2", HandleAsync);
+        app.Map("/v2/{**path}", HandleAsync);
+        return app;
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        var route = DistributionRoute.Parse(context.Request.RouteValues["path"] as string ?? "");
+        if (route is null)
+        {
+            await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.Unsupported, "no such endpoint", context.Request.Path, 404));
+            return;
+        }
+
+        if (route.Kind is not (RouteKind.Base or RouteKind.Catalog) && !RepositoryName.IsValid(route.Name))
+        {
+            await OciResponses.WriteErrorAsync(context, OciError.NameInvalid(route.Name));
+            return;
+        }
+
+        var method = context.Request.Method;
+        if (!TryGetRequiredAccess(route, method, out var required))
+        {
+            context.Response.Headers.Allow = AllowedMethods(route.Kind);
+            await OciResponses.WriteErrorAsync(context, OciResponses.MethodNotAllowed(method));
+            return;
+        }
+
+        var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required);
+        if (!decision.Allowed)
+        {
+            if (decision.Challenge is not null)
+            {
+                context.Response.Headers.WWWAuthenticate = decision.Challenge;
+            }
+
+            await OciResponses.WriteErrorAsync(context, decision.Error!);
+            return;
+        }
+
+        try
+        {
+            await DispatchAsync(context, route, method);
+        }
+        catch (Exception e) when (IsClientGone(context, e))
+        {
+            Log.ClientAborted(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Registry.Distribution"), method, context.Request.Path, e.Message);
+            if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.BlobUploadInvalid, "the request body was incomplete", e.Message));
+            }
+        }
+    }
+
+    private static Task DispatchAsync(HttpContext context, DistributionRoute route, string method) => route.Kind switch
+    {
+        RouteKind.Base => Task.CompletedTask,
+        RouteKind.Catalog => ListingEndpoints.CatalogAsync(context),
+        RouteKind.TagsList => ListingEndpoints.TagsAsync(context, route.Name),
+        RouteKind.Referrers => ListingEndpoints.ReferrersAsync(context, route.Name, route.Argument),
+        RouteKind.Manifest when HttpMethods.IsPut(method) => ManifestEndpoints.PutAsync(context, route.Name, route.Argument),
+        RouteKind.Manifest when HttpMethods.IsDelete(method) => ManifestEndpoints.DeleteAsync(context, route.Name, route.Argument),
+        RouteKind.Manifest => ManifestEndpoints.GetAsync(context, route.Name, route.Argument),
+        RouteKind.Blob when HttpMethods.IsDelete(method) => BlobEndpoints.DeleteAsync(context, route.Name, route.Argument),
+        RouteKind.Blob => BlobEndpoints.GetAsync(context, route.Name, route.Argument),
+        RouteKind.UploadStart => UploadEndpoints.StartAsync(context, route.Name),
+        RouteKind.Upload when HttpMethods.IsGet(method) => UploadEndpoints.StatusAsync(context, route.Name, route.Argument),
+        RouteKind.Upload when HttpMethods.IsPatch(method) => UploadEndpoints.PatchAsync(context, route.Name, route.Argument),
+        RouteKind.Upload when HttpMethods.IsPut(method) => UploadEndpoints.PutAsync(context, route.Name, route.Argument),
+        RouteKind.Upload => UploadEndpoints.CancelAsync(context, route.Name, route.Argument),
+        _ => throw new InvalidOperationException($"unhandled route {route.Kind}"),
+    };
+
+    /// <summary>The scope a route and method need, as the token flow names it; false when the method is not served there.</summary>
+    private static bool TryGetRequiredAccess(DistributionRoute route, string method, out AccessScope? required)
+    {
+        required = null;
+        bool read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        string? action = route.Kind switch
+        {
+            RouteKind.Base when read => "",
+            RouteKind.Catalog when HttpMethods.IsGet(method) => "*",
+            RouteKind.TagsList or RouteKind.Referrers when HttpMethods.IsGet(method) => AccessScope.Pull,
+            RouteKind.Manifest or RouteKind.Blob when read => AccessScope.Pull,
+            RouteKind.Manifest when HttpMethods.IsPut(method) => AccessScope.Push,
+            RouteKind.Manifest or RouteKind.Blob when HttpMethods.IsDelete(method) => AccessScope.Delete,
+            RouteKind.UploadStart when HttpMethods.IsPost(method) => AccessScope.Push,
+            RouteKind.Upload when HttpMethods.IsGet(method) || HttpMethods.IsPatch(method) || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method) => AccessScope.Push,
+            _ => null,
+        };
+        if (action is null)
+        {
+            return false;
+        }
+
+        required = route.Kind switch
+        {
+            RouteKind.Base => null,
+            RouteKind.Catalog => new AccessScope("registry", "catalog", ["*"]),
+            _ => new AccessScope("repository", route.Name, [action]),
+        };
+        return true;
+    }
+
+    private static string AllowedMethods(RouteKind kind) => kind switch
+    {
+        RouteKind.Base or RouteKind.Catalog or RouteKind.TagsList or RouteKind.Referrers => "GET, HEAD",
+        RouteKind.Manifest => "GET, HEAD, PUT, DELETE",
+        RouteKind.Blob => "GET, HEAD, DELETE",
+        RouteKind.UploadStart => "POST",
+        _ => "GET, PATCH, PUT, DELETE",
+    };
+
+    /// <summary>
+    /// Blob routes stream bodies of any size; everything else keeps Kestrel's default limit. Set per
+    /// request, never lifted globally.
+    /// </summary>
+    internal static void AllowUnlimitedBody(HttpContext context)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = null;
+        }
+    }
+
+    private static bool IsClientGone(HttpContext context, Exception e) =>
+        context.RequestAborted.IsCancellationRequested
+        || e is BadHttpRequestException or ConnectionResetException
+        || (e is IOException && e.InnerException is ConnectionResetException or BadHttpRequestException);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client: {Reason}")]
+        public static partial void ClientAborted(ILogger logger, string method, string path, string reason);
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Registry.Core.Content;
+using Registry.Core.Errors;
+using Registry.Core.Manifests;
+using Registry.Core.Names;
+using Registry.Data;
+using Registry.Data.Entities;
+
+namespace Registry.Distribution;
+
+/// <summary>A manifest as served: the stored bytes, their media type and digest.</summary>
+internal sealed record StoredManifest(string Digest, string MediaType, byte[] Content, string? SubjectDigest);
+
+/// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
+internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, TimeProvider clock)
+{
+    private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByDigestQuery =
+        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
+            (from m in db.Manifests
+             join r in db.Repositories on m.RepositoryId equals r.Id
+             where r.Name == repository && m.Digest == digest
+             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault());
+
+    private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByTagQuery =
+        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string tag) =>
+            (from t in db.Tags
+             join r in db.Repositories on t.RepositoryId equals r.Id
+             join m in db.Manifests on new { t.RepositoryId, Digest = t.ManifestDigest } equals new { m.RepositoryId, m.Digest }
+             where r.Name == repository && t.Name == tag
+             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault());
+
+    public Task<StoredManifest?> FindAsync(string repository, Reference reference) =>
+        reference.Digest is { } digest ? ByDigestQuery(db, repository, digest.Value) : ByTagQuery(db, repository, reference.Tag!);
+
+    /// <summary>
+    /// Validates and stores a manifest, and points the tag at it when the reference is a tag.
+    /// Everything it references must already be in the repository.
+    /// </summary>
+    public async Task<(Digest? Digest, ParsedManifest? Manifest, OciError? Error)> PutAsync(
+        string repository, Reference reference, byte[] content, string? contentType, CancellationToken cancellationToken)
+    {
+        var digest = reference.Digest is { Algorithm: Digest.Sha512 } ? HashAs(reference.Digest, content) : Digest.Compute(content);
+        if (reference.Digest is { } expected && !expected.Equals(digest))
+        {
+            return (null, null, OciError.DigestInvalid($"manifest content has digest {digest}, not {expected}"));
+        }
+
+        var (manifest, parseError) = ManifestParser.Parse(content, contentType);
+        if (manifest is null)
+        {
+            return (null, null, parseError);
+        }
+
+        var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
+        if (await CheckReferencesAsync(repositoryId, manifest, cancellationToken) is { } referenceError)
+        {
+            return (null, null, referenceError);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var exists = await db.Manifests.AnyAsync(m => m.RepositoryId == repositoryId && m.Digest == digest.Value, cancellationToken);
+        if (!exists)
+        {
+            db.Manifests.Add(new ManifestEntity
+            {
+                RepositoryId = repositoryId,
+                Digest = digest.Value,
+                MediaType = manifest.MediaType,
+                Content = content,
+                ArtifactType = manifest.EffectiveArtifactType,
+                SubjectDigest = manifest.Subject?.Digest.Value,
+                AnnotationsJson = manifest.Annotations is { Count: > 0 } a ? JsonSerializer.Serialize(a, DistributionJson.Default.IReadOnlyDictionaryStringString) : null,
+                CreatedAt = clock.GetUtcNow().UtcDateTime,
+                References = manifest.RequiredBlobs.Select(d => (d.Digest.Value, ReferenceKind.Blob))
+                    .Concat(manifest.Manifests.Select(d => (d.Digest.Value, ReferenceKind.Manifest)))
+                    .DistinctBy(r => r.Item1)
+                    .Select(r => new ManifestReferenceEntity { Digest = r.Item1, Kind = r.Item2 })
+                    .ToList(),
+            });
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        if (reference.Tag is { } tag)
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            await db.Database.ExecuteSqlAsync(
+                $"""
+                INSERT INTO "Tags" ("RepositoryId", "Name", "ManifestDigest", "UpdatedAt") VALUES ({repositoryId}, {tag}, {digest.Value}, {now})
+                ON CONFLICT ("RepositoryId", "Name") DO UPDATE SET "ManifestDigest" = excluded."ManifestDigest", "UpdatedAt" = excluded."UpdatedAt"
+                """,
+                cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (digest, manifest, null);
+    }
+
+    /// <summary>Deletes a tag (by tag) or a manifest and the tags pointing at it (by digest); false when unknown.</summary>
+    public async Task<bool> DeleteAsync(string repository, Reference reference, CancellationToken cancellationToken)
+    {
+        if (await repositories.FindIdAsync(repository) is not { } repositoryId)
+        {
+            return false;
+        }
+
+        if (reference.Tag is { } tag)
+        {
+            return await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+        }
+
+        var digest = reference.Digest!.Value;
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
+        var deleted = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return deleted > 0;
+    }
+
+    private async Task<OciError?> CheckReferencesAsync(long repositoryId, ParsedManifest manifest, CancellationToken cancellationToken)
+    {
+        var required = manifest.RequiredBlobs.ToList();
+        if (required.Count > 0)
+        {
+            var found = await blobs.FindLinkedAsync(repositoryId, required.Select(d => d.Digest.Value).Distinct().ToList(), cancellationToken);
+            foreach (var descriptor in required)
+            {
+                if (!found.TryGetValue(descriptor.Digest.Value, out var size))
+                {
+                    return new OciError(OciErrorCode.ManifestBlobUnknown, "manifest references a blob unknown to the repository", descriptor.Digest.Value);
+                }
+
+                if (size != descriptor.Size)
+                {
+                    return OciError.ManifestInvalid($"descriptor of {descriptor.Digest} says size {descriptor.Size}, the blob has {size} bytes");
+                }
+            }
+        }
+
+        if (manifest.Manifests.Count > 0)
+        {
+            var children = manifest.Manifests.Select(d => d.Digest.Value).Distinct().ToList();
+            var found = await db.Manifests
+                .Where(m => m.RepositoryId == repositoryId && children.Contains(m.Digest))
+                .Select(m => m.Digest)
+                .ToListAsync(cancellationToken);
+            if (children.Except(found).FirstOrDefault() is { } missing)
+            {
+                return new OciError(OciErrorCode.ManifestUnknown, "index references a manifest unknown to the repository", missing, 400);
+            }
+        }
+
+        return null;
+    }
+
+    private static Digest HashAs(Digest algorithmOf, byte[] content)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(algorithmOf.HashAlgorithm);
+        hash.AppendData(content);
+        return Digest.FromHash(algorithmOf.Algorithm, hash.GetHashAndReset());
+    }
+}

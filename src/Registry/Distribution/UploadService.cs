@@ -1,0 +1,182 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Registry.Core.Content;
+using Registry.Core.Errors;
+using Registry.Data;
+using Registry.Data.Entities;
+using Registry.Storage;
+
+namespace Registry.Distribution;
+
+/// <summary>
+/// Blob uploads: sessions in the database, bytes in the blob store, the digest computed while the
+/// bytes stream through. Nothing becomes a blob until its digest and size are verified.
+/// </summary>
+internal sealed class UploadService(
+    RegistryDbContext db,
+    RepositoryStore repositories,
+    BlobIndex blobs,
+    IBlobStore store,
+    UploadHashCache hashes,
+    TimeProvider clock)
+{
+    public async Task<UploadSessionEntity> StartAsync(string repository, CancellationToken cancellationToken)
+    {
+        var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var session = new UploadSessionEntity { Id = Guid.NewGuid().ToString("D"), RepositoryId = repositoryId, Offset = 0, StartedAt = now, UpdatedAt = now };
+        await store.StartUploadAsync(session.Id, cancellationToken);
+        db.UploadSessions.Add(session);
+        await db.SaveChangesAsync(cancellationToken);
+        return session;
+    }
+
+    /// <summary>The session <paramref name="id"/> if it belongs to <paramref name="repository"/>.</summary>
+    public Task<UploadSessionEntity?> FindAsync(string repository, string id, CancellationToken cancellationToken) =>
+        db.UploadSessions
+            .Where(u => u.Id == id && db.Repositories.Any(r => r.Id == u.RepositoryId && r.Name == repository))
+            .FirstOrDefaultAsync(cancellationToken);
+
+    /// <summary>
+    /// Appends a chunk at the session's offset. With a Content-Range the chunk must start exactly
+    /// there (416 otherwise) and be exactly as long as it says. A chunk that fails leaves the
+    /// session as it was.
+    /// </summary>
+    public async Task<OciError?> AppendAsync(UploadSessionEntity session, Stream body, ContentRange? range, long? contentLength, CancellationToken cancellationToken)
+    {
+        if (range is { } r)
+        {
+            if (r.Start != session.Offset)
+            {
+                return new OciError(OciErrorCode.BlobUploadInvalid, "chunk does not start at the upload's current offset", $"expected start {session.Offset}, got {r.Start}", 416);
+            }
+
+            if (contentLength is { } length && length != r.Length)
+            {
+                return new OciError(OciErrorCode.BlobUploadInvalid, "Content-Length does not match Content-Range", $"Content-Range covers {r.Length} bytes, Content-Length is {length}", 416);
+            }
+        }
+
+        var offset = session.Offset;
+        var hash = hashes.Take(session.Id, offset) ?? await RehashAsync(session.Id, offset, HashAlgorithmName.SHA256, cancellationToken);
+        long newLength;
+        try
+        {
+            newLength = await store.WriteUploadAsync(session.Id, offset, new HashingReadStream(body, hash), cancellationToken);
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+
+        if (range is { } expected && newLength - offset != expected.Length)
+        {
+            hash.Dispose();
+            await store.WriteUploadAsync(session.Id, offset, Stream.Null, CancellationToken.None);
+            return new OciError(OciErrorCode.BlobUploadInvalid, "chunk length does not match Content-Range", $"Content-Range covers {expected.Length} bytes, received {newLength - offset}");
+        }
+
+        var updated = await db.UploadSessions
+            .Where(u => u.Id == session.Id && u.Offset == offset)
+            .ExecuteUpdateAsync(u => u.SetProperty(x => x.Offset, newLength).SetProperty(x => x.UpdatedAt, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
+        if (updated == 0)
+        {
+            hash.Dispose();
+            return new OciError(OciErrorCode.BlobUploadInvalid, "the upload was changed concurrently", session.Id, 416);
+        }
+
+        session.Offset = newLength;
+        hashes.Put(session.Id, newLength, hash);
+        return null;
+    }
+
+    /// <summary>
+    /// Finishes an upload: verifies the whole content against <paramref name="digest"/>, stores it as that blob
+    /// and links it into the repository. On a mismatch the upload is discarded and nothing is stored.
+    /// </summary>
+    public async Task<OciError?> CompleteAsync(UploadSessionEntity session, Digest digest, CancellationToken cancellationToken)
+    {
+        var length = session.Offset;
+        IncrementalHash hash = digest.Algorithm == Digest.Sha256 ? hashes.Take(session.Id, length) ?? await RehashAsync(session.Id, length, HashAlgorithmName.SHA256, cancellationToken)
+            : await RehashAsync(session.Id, length, digest.HashAlgorithm, cancellationToken);
+        Digest actual;
+        using (hash)
+        {
+            actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
+        }
+
+        if (!actual.Equals(digest))
+        {
+            await CancelAsync(session, CancellationToken.None);
+            return OciError.DigestInvalid($"expected {digest}, content has {actual}");
+        }
+
+        await store.CommitUploadAsync(session.Id, length, digest, cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+        await blobs.RecordAndLinkAsync(session.RepositoryId, digest, length, CancellationToken.None);
+        await db.UploadSessions.Where(u => u.Id == session.Id).ExecuteDeleteAsync(CancellationToken.None);
+        await transaction.CommitAsync(CancellationToken.None);
+        return null;
+    }
+
+    /// <summary>Stores a whole blob sent in one request (<c>POST ?digest=</c>) without a session row.</summary>
+    public async Task<OciError?> PutMonolithicAsync(string repository, Digest digest, Stream body, CancellationToken cancellationToken)
+    {
+        var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
+        var uploadId = Guid.NewGuid().ToString("D");
+        await store.StartUploadAsync(uploadId, cancellationToken);
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(digest.HashAlgorithm);
+            var length = await store.WriteUploadAsync(uploadId, 0, new HashingReadStream(body, hash), cancellationToken);
+            var actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
+            if (!actual.Equals(digest))
+            {
+                return OciError.DigestInvalid($"expected {digest}, content has {actual}");
+            }
+
+            await store.CommitUploadAsync(uploadId, length, digest, cancellationToken);
+            await blobs.RecordAndLinkAsync(repositoryId, digest, length, CancellationToken.None);
+            return null;
+        }
+        finally
+        {
+            await store.DeleteUploadAsync(uploadId, CancellationToken.None);
+        }
+    }
+
+    public async Task CancelAsync(UploadSessionEntity session, CancellationToken cancellationToken)
+    {
+        hashes.Forget(session.Id);
+        await db.UploadSessions.Where(u => u.Id == session.Id).ExecuteDeleteAsync(cancellationToken);
+        await store.DeleteUploadAsync(session.Id, cancellationToken);
+    }
+
+    private async Task<IncrementalHash> RehashAsync(string uploadId, long length, HashAlgorithmName algorithm, CancellationToken cancellationToken)
+    {
+        var hash = IncrementalHash.CreateHash(algorithm);
+        var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
+        try
+        {
+            await using var stream = await store.OpenUploadReadAsync(uploadId, length, cancellationToken);
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+
+            return hash;
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using Registry.Auth;
+using Registry.Distribution;
+
+namespace Registry.Hosting;
+
+/// <summary>Builds the <c>registry serve</c> web application; tests build the same one in process.</summary>
+internal static class RegistryApp
+{
+    /// <param name="settings">Configuration that overrides appsettings.json and the environment (command-line options).</param>
+    public static WebApplicationBuilder CreateBuilder(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddJsonFile("appsettings.json", optional: true);
+        builder.Configuration.AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true);
+        builder.Configuration.AddEnvironmentVariables("REGISTRY_");
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddRegistry(builder.Configuration);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MinRequestBodyDataRate = null;
+        });
+        return builder;
+    }
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        var app = builder.Build();
+        app.MapDistributionApi();
+        app.MapTokenEndpoint();
+        return app;
+    }
+}

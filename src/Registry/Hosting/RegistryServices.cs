@@ -1,0 +1,122 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+using Registry.Auth;
+using Registry.Data;
+using Registry.Data.Sqlite;
+using Registry.Distribution;
+using Registry.Storage;
+using Registry.Storage.FileSystem;
+
+namespace Registry.Hosting;
+
+/// <summary>Wires the registry's parts together from configuration.</summary>
+internal static class RegistryServices
+{
+    public static IServiceCollection AddRegistry(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName)
+            .Validate(o => o.MaxManifestBytes > 0 && o.DefaultPageSize > 0 && o.MaxPageSize >= o.DefaultPageSize, "Registry: MaxManifestBytes and page sizes must be positive")
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddMetadataDatabase(configuration);
+        services.AddBlobStore(configuration);
+        services.AddDistribution();
+        services.AddRegistryAuth(configuration);
+        return services;
+    }
+
+    private static void AddMetadataDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        var dataPath = DataPath(configuration);
+        switch (options.Type.ToLowerInvariant())
+        {
+            case "sqlite":
+                var path = options.Path is { Length: > 0 } p ? p : Path.Combine(dataPath, "registry.db");
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistrySqlite(path));
+                break;
+            default:
+                throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite'."]);
+        }
+
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<RegistryDbContext>>().CreateDbContext());
+        services.AddHostedService<DatabaseMigrator>();
+    }
+
+    private static void AddBlobStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        switch (options.Type.ToLowerInvariant())
+        {
+            case "filesystem":
+                services.AddFileSystemBlobStore(configuration);
+                break;
+            default:
+                throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem'."]);
+        }
+    }
+
+    private static void AddFileSystemBlobStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(FileSystemBlobStoreOptions.SectionName).Get<FileSystemBlobStoreOptions>() ?? new FileSystemBlobStoreOptions();
+        if (string.IsNullOrWhiteSpace(options.RootPath))
+        {
+            options.RootPath = DataPath(configuration);
+        }
+
+        services.AddSingleton<IBlobStore>(new FileSystemBlobStore(options));
+    }
+
+    private static void AddDistribution(this IServiceCollection services)
+    {
+        services.AddSingleton<UploadHashCache>();
+        services.AddScoped<RepositoryStore>();
+        services.AddScoped<BlobIndex>();
+        services.AddScoped<UploadService>();
+        services.AddScoped<ManifestService>();
+        services.AddScoped<ListingService>();
+    }
+
+    private static void AddRegistryAuth(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName)
+            .Validate(o => o.TokenLifetime > TimeSpan.Zero, "Auth:TokenLifetime must be positive")
+            .ValidateOnStart();
+        var auth = configuration.GetSection(AuthOptions.SectionName).Get<AuthOptions>() ?? new AuthOptions();
+        var signingKey = new SigningKey(auth.SigningKeyPath is { Length: > 0 } keyPath ? keyPath : Path.Combine(DataPath(configuration), "token-signing-key.pem"));
+        services.AddSingleton(signingKey);
+        services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<UserStore>();
+        services.AddSingleton<IRegistryAuthorizer, AuthenticatedUserAuthorizer>();
+        services.AddSingleton<RegistryAccess>();
+        services.AddHostedService<AdminBootstrap>();
+
+        services.AddAuthentication(RegistryAccess.PolicyScheme)
+            .AddPolicyScheme(RegistryAccess.PolicyScheme, "Bearer or Basic", policy =>
+                policy.ForwardDefaultSelector = context =>
+                    context.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                        ? JwtBearerDefaults.AuthenticationScheme
+                        : BasicAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
+            .AddJwtBearer(jwt =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidIssuer = auth.Issuer,
+                    ValidAudience = auth.Service,
+                    IssuerSigningKey = signingKey.Key,
+                    ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+                    ClockSkew = TimeSpan.FromSeconds(30),
+                    NameClaimType = "sub",
+                };
+            });
+    }
+
+    public static string DataPath(IConfiguration configuration) =>
+        Path.GetFullPath(configuration[$"{RegistryOptions.SectionName}:{nameof(RegistryOptions.DataPath)}"] ?? "./data");
+}
