@@ -101,8 +101,8 @@ pid_alive() {
 api_up() { docker_cli info >/dev/null 2>&1; }
 
 print_env() {
-  echo "export DOCKER_HOST=unix://$sock"
-  echo "export DOCKER_CONFIG=$S/client"
+  printf 'export DOCKER_HOST=%q\n' "unix://$sock"
+  printf 'export DOCKER_CONFIG=%q\n' "$S/client"
 }
 
 start() {

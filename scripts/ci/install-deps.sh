@@ -86,7 +86,7 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 fi
 
 # Wait for another apt/dpkg (e.g. a background install) instead of failing.
-apt_opts=(-o DPkg::Lock::Timeout=900 -o Acquire::Retries=3)
+apt_opts=(-o DPkg::Lock::Timeout=900 -o Acquire::Retries=3 -o Dpkg::Use-Pty=0)
 echo "install-deps.sh: installing ${missing[*]}" >&2
 apt-get "${apt_opts[@]}" update -q
 apt-get "${apt_opts[@]}" install -y -q --no-install-recommends "${missing[@]}"

@@ -14,7 +14,9 @@
 # No network, no umoci, no busybox: only bash, tar, gzip and sha256sum.
 # The output is deterministic (fixed mtimes/owners, gzip -n, fixed "created"),
 # so the same options always give the same manifest digest, which tests may
-# rely on. --extra-layer-bytes N adds a second layer with one file of N random
+# rely on (with Debian 12's tar 1.34 / gzip 1.12 the default image is
+# sha256:1bf72868fd90e5074d35526a3a1b38463868386a504e17557dc1e0bbc8e618d8;
+# better to read the digest this script prints than to hard-code it). --extra-layer-bytes N adds a second layer with one file of N random
 # (incompressible) bytes, e.g. to exercise chunked/large blob uploads; that
 # layer, and so the manifest digest, differ on every run.
 #
@@ -26,6 +28,8 @@
 # On success the manifest digest (sha256:...) is printed as the only line on
 # stdout.
 set -euo pipefail
+# Byte semantics: ${#message} must count bytes, [[:print:]] must mean ASCII.
+export LC_ALL=C
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 

@@ -158,10 +158,9 @@ exec $real_skopeo --registries-conf "\${CONTAINERS_REGISTRIES_CONF:-$dir/registr
 WRAPPER
 chmod 0755 "$dir/bin/skopeo"
 
-cat <<EOF
-export CONTAINERS_STORAGE_CONF=$dir/storage.conf
-export CONTAINERS_REGISTRIES_CONF=$dir/registries.conf
-export CONTAINERS_CONF=$dir/containers.conf
-export REGISTRY_AUTH_FILE=$dir/auth.json
-export PATH=$dir/bin:$path_without_us
-EOF
+# %q: safe to eval even if DIR or PATH contain spaces.
+printf 'export CONTAINERS_STORAGE_CONF=%q\n' "$dir/storage.conf"
+printf 'export CONTAINERS_REGISTRIES_CONF=%q\n' "$dir/registries.conf"
+printf 'export CONTAINERS_CONF=%q\n' "$dir/containers.conf"
+printf 'export REGISTRY_AUTH_FILE=%q\n' "$dir/auth.json"
+printf 'export PATH=%q\n' "$dir/bin:$path_without_us"

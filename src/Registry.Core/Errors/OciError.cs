@@ -28,6 +28,7 @@ public sealed record OciError(OciErrorCode Code, string Message, string? Detail 
         OciErrorCode.TooManyRequests => "TOOMANYREQUESTS",
         OciErrorCode.RangeInvalid => "RANGE_INVALID",
         OciErrorCode.PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
+        OciErrorCode.TagInvalid => "TAG_INVALID",
         _ => throw new ArgumentOutOfRangeException(nameof(Code)),
     };
 

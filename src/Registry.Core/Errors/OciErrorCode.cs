@@ -22,4 +22,5 @@ public enum OciErrorCode
     TooManyRequests,
     RangeInvalid,
     PaginationNumberInvalid,
+    TagInvalid,
 }

@@ -44,7 +44,7 @@ internal static class ManifestEndpoints
         {
             await OciResponses.WriteErrorAsync(context, referenceError == ReferenceError.InvalidDigest
                 ? OciError.DigestInvalid($"'{referenceText}' is not a valid digest")
-                : OciError.ManifestInvalid($"'{referenceText}' is not a valid tag"));
+                : new OciError(OciErrorCode.TagInvalid, "invalid tag", referenceText));
             return;
         }
 

@@ -54,7 +54,7 @@ internal sealed class UploadService(
 
             if (contentLength is { } length && length != r.Length)
             {
-                return new OciError(OciErrorCode.BlobUploadInvalid, "Content-Length does not match Content-Range", $"Content-Range covers {r.Length} bytes, Content-Length is {length}", 416);
+                return new OciError(OciErrorCode.BlobUploadInvalid, "Content-Length does not match Content-Range", $"Content-Range covers {r.Length} bytes, Content-Length is {length}");
             }
         }
 

@@ -1,0 +1,73 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Registry.Hosting;
+
+namespace Registry.Tests.Support;
+
+/// <summary>
+/// The registry in process (the same application <c>registry serve</c> builds) over a fresh data
+/// folder, with a known admin password. One per test class; tests use distinct repositories.
+/// </summary>
+public sealed class RegistryFixture : IAsyncLifetime
+{
+    public const string AdminPassword = "test-admin-password";
+
+    private WebApplication? _app;
+
+    public string DataPath { get; } = Path.Combine(Path.GetTempPath(), "registry-tests", Guid.NewGuid().ToString("N"));
+
+    /// <summary>Extra settings for subclasses of the default configuration.</summary>
+    public Dictionary<string, string?> Settings { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        Environment.SetEnvironmentVariable("REGISTRY_ADMIN_PASSWORD", null);
+        var settings = new Dictionary<string, string?>(Settings)
+        {
+            ["Registry:DataPath"] = DataPath,
+            ["Auth:AdminPassword"] = AdminPassword,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        var builder = RegistryApp.CreateBuilder(settings);
+        builder.WebHost.UseTestServer();
+        _app = RegistryApp.Build(builder);
+        await _app.StartAsync();
+    }
+
+    public IServiceProvider Services => _app!.Services;
+
+    /// <summary>A client that sends the admin's Basic credentials on every request.</summary>
+    public HttpClient CreateClient()
+    {
+        var client = CreateAnonymousClient();
+        client.DefaultRequestHeaders.Authorization = Basic("admin", AdminPassword);
+        return client;
+    }
+
+    public HttpClient CreateAnonymousClient() => _app!.GetTestClient();
+
+    /// <summary>The in-process server, for requests HttpClient would normalize (dot segments in paths).</summary>
+    public TestServer Server => _app!.GetTestServer();
+
+    public static AuthenticationHeaderValue Basic(string user, string password) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(DataPath, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temp folder is harmless.
+        }
+    }
+}
