@@ -1,0 +1,37 @@
+using Registry.Tests.Support;
+
+namespace Registry.Tests.EndToEnd;
+
+[Collection(EndToEndGroup.Name)]
+public sealed class PodmanTests(EndToEndFixture e2e)
+{
+    [SkippableFact]
+    public async Task Login_push_pull_and_run()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var image = $"{e2e.Server.HostPort}/e2e/podman:v1";
+
+        (await Cli.RunAsync("podman", ["login", "--username", "admin", "--password-stdin", e2e.Server.HostPort], ServerProcess.AdminPassword)).EnsureSuccess("podman login");
+        (await Cli.RunAsync("podman", ["pull", $"oci:{e2e.ImageLayout}:latest"])).EnsureSuccess("podman pull from layout");
+        var local = (await Cli.RunAsync("podman", ["images", "--quiet", "--filter", "reference=*:latest", "--no-trunc"])).EnsureSuccess("podman images").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
+        (await Cli.RunAsync("podman", ["tag", local, image])).EnsureSuccess("podman tag");
+        (await Cli.RunAsync("podman", ["push", image])).EnsureSuccess("podman push");
+        (await Cli.RunAsync("podman", ["rmi", "--all", "--force"])).EnsureSuccess("podman rmi");
+
+        (await Cli.RunAsync("podman", ["pull", image])).EnsureSuccess("podman pull");
+        var run = (await Cli.RunAsync("podman", ["run", "--rm", image])).EnsureSuccess("podman run");
+
+        Assert.Contains(EndToEndFixture.Message, run.Output, StringComparison.Ordinal);
+        (await Cli.RunAsync("podman", ["logout", e2e.Server.HostPort])).EnsureSuccess("podman logout");
+    }
+
+    [SkippableFact]
+    public async Task Login_with_wrong_password_fails()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+
+        var result = await Cli.RunAsync("podman", ["login", "--username", "admin", "--password-stdin", e2e.Server.HostPort], "not-the-password");
+
+        Assert.NotEqual(0, result.ExitCode);
+    }
+}

@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Registry.Tests.Support;
+
+/// <summary>
+/// A real <c>registry serve</c> process on a free loopback port, as users run it, for the
+/// end-to-end tests (real clients, real Kestrel, kill -9).
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    public const string AdminPassword = "e2e-admin-password";
+
+    private readonly StringBuilder _log = new();
+    private Process? _process;
+
+    public ServerProcess(string dataPath)
+    {
+        DataPath = dataPath;
+        Port = FreePort();
+    }
+
+    public string DataPath { get; }
+
+    public int Port { get; }
+
+    public string HostPort => $"127.0.0.1:{Port}";
+
+    public Uri BaseAddress => new($"http://{HostPort}");
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+            {
+                return _log.ToString();
+            }
+        }
+    }
+
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "registry.dll"), "serve", "--urls", BaseAddress.ToString().TrimEnd('/'), "--data", DataPath })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["REGISTRY_ADMIN_PASSWORD"] = AdminPassword;
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"registry exited with {_process.ExitCode}:\n{Log}");
+            }
+
+            try
+            {
+                var response = await client.GetAsync("/v2/");
+                if (response.StatusCode == HttpStatusCode.Unauthorized)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Not answering yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"registry did not start:\n{Log}");
+    }
+
+    /// <summary>SIGKILL: no shutdown hooks, no flushing, as a crash or <c>kill -9</c>.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        client.DefaultRequestHeaders.Authorization = RegistryFixture.Basic("admin", AdminPassword);
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_log)
+            {
+                _log.AppendLine(line);
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
