@@ -1,7 +1,9 @@
+using System.Data.Common;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
-using System.Data.Common;
+using SQLitePCL;
 
 namespace Registry.Data.Sqlite;
 
@@ -17,6 +19,7 @@ public static class SqliteDatabase
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
+            ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
         return builder
@@ -25,14 +28,21 @@ public static class SqliteDatabase
     }
 
     /// <summary>
-    /// WAL lets readers proceed while one writer commits; synchronous=FULL makes every commit
-    /// durable before the response that reports it; foreign keys are off by default in SQLite.
+    /// Settings that persist in the database file: WAL, so readers never wait for the one writer.
+    /// </summary>
+    public static Task ConfigureFileAsync(RegistryDbContext db, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
+
+    /// <summary>
+    /// Per-connection settings, applied once per native connection (the pool reopens the same ones on
+    /// every query): writers wait for the lock instead of failing at once, and commits do not fsync the
+    /// log inside the write lock; <see cref="SqliteWalFlush"/> makes them durable afterwards.
     /// </summary>
     private sealed class ConnectionSettings : DbConnectionInterceptor
     {
         public static readonly ConnectionSettings Instance = new();
 
-        private const string Pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;";
+        private static readonly ConditionalWeakTable<sqlite3, object> Configured = new();
 
         public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
@@ -44,9 +54,19 @@ public static class SqliteDatabase
 
         private static void Apply(DbConnection connection)
         {
-            using var command = connection.CreateCommand();
-            command.CommandText = Pragmas;
-            command.ExecuteNonQuery();
+            if (connection is not SqliteConnection { Handle: { } handle } sqlite || Configured.TryGetValue(handle, out _))
+            {
+                return;
+            }
+
+            raw.sqlite3_busy_timeout(handle, 30_000);
+            using (var command = sqlite.CreateCommand())
+            {
+                command.CommandText = "PRAGMA synchronous=NORMAL;";
+                command.ExecuteNonQuery();
+            }
+
+            Configured.AddOrUpdate(handle, handle);
         }
     }
 }

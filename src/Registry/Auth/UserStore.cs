@@ -12,7 +12,7 @@ namespace Registry.Auth;
 /// remembered for a few minutes as a keyed hash under a per-process key, so clients that send
 /// Basic credentials on every request (or fetch a token per repository) do not pay it each time.
 /// </summary>
-internal sealed class UserStore(IDbContextFactory<RegistryDbContext> dbFactory, TimeProvider clock)
+internal sealed class UserStore(IDbContextFactory<RegistryDbContext> dbFactory, ICommitDurability durability, TimeProvider clock)
 {
     private static readonly TimeSpan RememberFor = TimeSpan.FromMinutes(5);
     private static readonly byte[] CacheKey = RandomNumberGenerator.GetBytes(32);
@@ -55,6 +55,7 @@ internal sealed class UserStore(IDbContextFactory<RegistryDbContext> dbFactory, 
 
         db.Users.Add(new UserEntity { Name = name, PasswordHash = PasswordHasher.Hash(password), CreatedAt = clock.GetUtcNow().UtcDateTime });
         await db.SaveChangesAsync(cancellationToken);
+        await durability.EnsureDurableAsync(cancellationToken);
         return true;
     }
 

@@ -5,7 +5,7 @@ using Registry.Data;
 namespace Registry.Distribution;
 
 /// <summary>Which blobs exist and which repositories link them.</summary>
-internal sealed class BlobIndex(RegistryDbContext db, TimeProvider clock)
+internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, TimeProvider clock)
 {
     private static readonly Func<RegistryDbContext, string, string, Task<long>> LinkedSizeQuery =
         EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -54,10 +54,21 @@ internal sealed class BlobIndex(RegistryDbContext db, TimeProvider clock)
     }
 
     /// <summary>Unlinks a blob from a repository; true when it was linked. The bytes stay until garbage collection.</summary>
-    public async Task<bool> UnlinkAsync(string repository, Digest digest, CancellationToken cancellationToken) =>
-        await db.RepositoryBlobs
+    public async Task<bool> UnlinkAsync(string repository, Digest digest, CancellationToken cancellationToken)
+    {
+        var unlinked = await db.RepositoryBlobs
             .Where(l => l.Digest == digest.Value && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
             .ExecuteDeleteAsync(cancellationToken) > 0;
+        await durability.EnsureDurableAsync(CancellationToken.None);
+        return unlinked;
+    }
+
+    /// <summary>Links a blob stored for another repository into this one (a cross-repository mount), durably.</summary>
+    public async Task MountAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
+    {
+        await LinkAsync(repositoryId, digest, cancellationToken);
+        await durability.EnsureDurableAsync(CancellationToken.None);
+    }
 
     /// <summary>Names of up to <paramref name="limit"/> repositories that link the blob, for automatic cross-mounting.</summary>
     public Task<List<string>> FindRepositoriesLinkingAsync(Digest digest, int limit, CancellationToken cancellationToken) =>

@@ -13,7 +13,7 @@ namespace Registry.Distribution;
 internal sealed record StoredManifest(string Digest, string MediaType, byte[] Content, string? SubjectDigest);
 
 /// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
-internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, TimeProvider clock)
+internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ICommitDurability durability, TimeProvider clock)
 {
     private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByDigestQuery =
         EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -93,6 +93,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         await transaction.CommitAsync(cancellationToken);
+        await durability.EnsureDurableAsync(CancellationToken.None);
         return (digest, manifest, null);
     }
 
@@ -106,7 +107,9 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
 
         if (reference.Tag is { } tag)
         {
-            return await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+            var untagged = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+            await durability.EnsureDurableAsync(CancellationToken.None);
+            return untagged;
         }
 
         var digest = reference.Digest!.Value;
@@ -114,6 +117,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        await durability.EnsureDurableAsync(CancellationToken.None);
         return deleted > 0;
     }
 

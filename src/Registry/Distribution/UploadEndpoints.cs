@@ -179,7 +179,7 @@ internal static class UploadEndpoints
             }
 
             var repositoryId = await services.GetRequiredService<RepositoryStore>().EnsureAsync(repository, context.RequestAborted);
-            await index.LinkAsync(repositoryId, digest, context.RequestAborted);
+            await index.MountAsync(repositoryId, digest, context.RequestAborted);
             return true;
         }
 

@@ -19,6 +19,7 @@ internal sealed class UploadService(
     BlobIndex blobs,
     IBlobStore store,
     UploadHashCache hashes,
+    ICommitDurability durability,
     TimeProvider clock)
 {
     public async Task<UploadSessionEntity> StartAsync(string repository, CancellationToken cancellationToken)
@@ -118,6 +119,7 @@ internal sealed class UploadService(
         await blobs.RecordAndLinkAsync(session.RepositoryId, digest, length, CancellationToken.None);
         await db.UploadSessions.Where(u => u.Id == session.Id).ExecuteDeleteAsync(CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
+        await durability.EnsureDurableAsync(CancellationToken.None);
         return null;
     }
 
@@ -139,6 +141,7 @@ internal sealed class UploadService(
 
             await store.CommitUploadAsync(uploadId, length, digest, cancellationToken);
             await blobs.RecordAndLinkAsync(repositoryId, digest, length, CancellationToken.None);
+            await durability.EnsureDurableAsync(CancellationToken.None);
             return null;
         }
         finally

@@ -10,6 +10,10 @@ internal sealed class DatabaseMigrator(IDbContextFactory<RegistryDbContext> dbFa
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await db.Database.MigrateAsync(cancellationToken);
+        if (db.Database.IsSqlite())
+        {
+            await Data.Sqlite.SqliteDatabase.ConfigureFileAsync(db, cancellationToken);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -38,6 +38,7 @@ internal static class RegistryServices
                 var path = options.Path is { Length: > 0 } p ? p : Path.Combine(dataPath, "registry.db");
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistrySqlite(path));
+                services.AddSingleton<ICommitDurability>(new SqliteWalFlush(path));
                 break;
             default:
                 throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite'."]);
@@ -105,6 +106,8 @@ internal static class RegistryServices
             .AddJwtBearer(jwt =>
             {
                 jwt.MapInboundClaims = false;
+                jwt.TokenHandlers.Clear();
+                jwt.TokenHandlers.Add(new CachingTokenHandler(TimeProvider.System));
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = auth.Issuer,
