@@ -13,6 +13,7 @@ namespace Registry.Storage.FileSystem;
 public sealed class FileSystemBlobStore : IBlobStore
 {
     private const int CopyBufferSize = 1024 * 1024;
+    private const long WritebackStep = 8 * 1024 * 1024;
 
     private readonly string _blobRoot;
     private readonly string _uploadRoot;
@@ -77,11 +78,17 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             // Drop whatever an interrupted, unacknowledged chunk left behind.
             RandomAccess.SetLength(handle, offset);
+            var writebackFrom = offset;
             int read;
             while ((read = await ReadFullAsync(source, buffer, cancellationToken)) > 0)
             {
                 await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, read), position, cancellationToken);
                 position += read;
+                if (position - writebackFrom >= WritebackStep)
+                {
+                    Durability.StartWriteback(handle, writebackFrom, position - writebackFrom);
+                    writebackFrom = position;
+                }
             }
 
             return position;

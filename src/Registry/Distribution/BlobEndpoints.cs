@@ -8,6 +8,8 @@ namespace Registry.Distribution;
 /// <summary><c>GET|HEAD|DELETE /v2/&lt;name&gt;/blobs/&lt;digest&gt;</c>.</summary>
 internal static class BlobEndpoints
 {
+    private const int SendChunkSize = 1048576;
+
     public static async Task GetAsync(HttpContext context, string repository, string digestText)
     {
         if (!Digest.TryParse(digestText, out var digest))
@@ -43,9 +45,53 @@ internal static class BlobEndpoints
             return;
         }
 
+        if (context.Request.Headers.Range.Count == 0)
+        {
+            await using (stream)
+            {
+                await SendWholeAsync(context, stream, digest, size);
+            }
+
+            return;
+        }
+
         // Range, If-Range and 416 as ASP.NET Core's file results do them.
         await Results.Stream(stream, "application/octet-stream", entityTag: new EntityTagHeaderValue($"\"{digest}\""), enableRangeProcessing: true)
             .ExecuteAsync(context);
+    }
+
+    /// <summary>
+    /// The common case, a whole blob: read straight into the response's buffers (no intermediate copy),
+    /// in large pieces, letting the connection's flow control pace the reads.
+    /// </summary>
+    private static async Task SendWholeAsync(HttpContext context, Stream stream, Digest digest, long size)
+    {
+        var response = context.Response;
+        response.ContentType = "application/octet-stream";
+        response.ContentLength = size;
+        response.Headers.ETag = $"\"{digest}\"";
+        response.Headers.AcceptRanges = "bytes";
+        var writer = response.BodyWriter;
+        var remaining = size;
+        while (remaining > 0)
+        {
+            var memory = writer.GetMemory(SendChunkSize);
+            var read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)], context.RequestAborted);
+            if (read == 0)
+            {
+                // The store holds fewer bytes than recorded: end the response short rather than pad it.
+                context.Abort();
+                return;
+            }
+
+            writer.Advance(read);
+            remaining -= read;
+            var flushed = await writer.FlushAsync(context.RequestAborted);
+            if (flushed.IsCompleted || flushed.IsCanceled)
+            {
+                return;
+            }
+        }
     }
 
     public static async Task DeleteAsync(HttpContext context, string repository, string digestText)

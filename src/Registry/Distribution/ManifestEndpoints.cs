@@ -19,15 +19,22 @@ internal static class ManifestEndpoints
             return;
         }
 
-        var manifest = await context.RequestServices.GetRequiredService<ManifestService>().FindAsync(repository, reference);
-        if (manifest is null)
+        var cache = context.RequestServices.GetRequiredService<ManifestCache>();
+        var key = cache.KeyFor(repository, reference);
+        if (!cache.TryGet(key, out var manifest))
         {
-            await OciResponses.WriteErrorAsync(context, OciError.ManifestUnknown(referenceText));
-            return;
+            manifest = await context.RequestServices.GetRequiredService<ManifestService>().FindAsync(repository, reference);
+            if (manifest is null)
+            {
+                await OciResponses.WriteErrorAsync(context, OciError.ManifestUnknown(referenceText));
+                return;
+            }
+
+            cache.Set(key, manifest);
         }
 
         var response = context.Response;
-        response.ContentType = manifest.MediaType;
+        response.ContentType = manifest!.MediaType;
         response.ContentLength = manifest.Content.Length;
         response.Headers["Docker-Content-Digest"] = manifest.Digest;
         response.Headers.ETag = $"\"{manifest.Digest}\"";

@@ -13,7 +13,7 @@ namespace Registry.Distribution;
 internal sealed record StoredManifest(string Digest, string MediaType, byte[] Content, string? SubjectDigest);
 
 /// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
-internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ICommitDurability durability, TimeProvider clock)
+internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, TimeProvider clock)
 {
     private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByDigestQuery =
         EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -93,6 +93,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         await transaction.CommitAsync(cancellationToken);
+        cache.Invalidate(repository);
         await durability.EnsureDurableAsync(CancellationToken.None);
         return (digest, manifest, null);
     }
@@ -108,6 +109,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         if (reference.Tag is { } tag)
         {
             var untagged = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+            cache.Invalidate(repository);
             await durability.EnsureDurableAsync(CancellationToken.None);
             return untagged;
         }
@@ -117,6 +119,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        cache.Invalidate(repository);
         await durability.EnsureDurableAsync(CancellationToken.None);
         return deleted > 0;
     }

@@ -15,6 +15,7 @@ internal static class RegistryApp
         builder.Configuration.AddEnvironmentVariables("REGISTRY_");
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddRegistry(builder.Configuration);
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBufferMemoryPoolFactory>();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

@@ -22,4 +22,10 @@ public sealed class RegistryOptions
 
     /// <summary>Largest page a client may ask for with <c>n</c>.</summary>
     public int MaxPageSize { get; set; } = 10000;
+
+    /// <summary>
+    /// How long a served manifest may be answered from memory. Changes made through this process are
+    /// seen at once; the lifetime bounds staleness only for changes made by another process. 0 disables.
+    /// </summary>
+    public int ManifestCacheSeconds { get; set; } = 60;
 }

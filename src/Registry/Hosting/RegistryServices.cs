@@ -75,6 +75,7 @@ internal static class RegistryServices
     private static void AddDistribution(this IServiceCollection services)
     {
         services.AddSingleton<UploadHashCache>();
+        services.AddSingleton<ManifestCache>();
         services.AddScoped<RepositoryStore>();
         services.AddScoped<BlobIndex>();
         services.AddScoped<UploadService>();

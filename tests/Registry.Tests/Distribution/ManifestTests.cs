@@ -252,6 +252,24 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
     }
 
     [Fact]
+    public async Task Served_manifests_reflect_later_tag_moves_and_deletes()
+    {
+        var repository = OciTestClient.UniqueRepository("manifests");
+        var (_, first) = await _client.PushImageAsync(repository, "latest");
+        Assert.Equal(first, (await _client.GetAsync($"/v2/{repository}/manifests/latest")).Header("Docker-Content-Digest"));
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v2/{repository}/manifests/{first}")).StatusCode);
+
+        var (_, second) = await _client.PushImageAsync(repository, "latest");
+        Assert.Equal(second, (await _client.GetAsync($"/v2/{repository}/manifests/latest")).Header("Docker-Content-Digest"));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.DeleteAsync($"/v2/{repository}/manifests/{first}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v2/{repository}/manifests/{first}")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _client.DeleteAsync($"/v2/{repository}/manifests/latest")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v2/{repository}/manifests/latest")).StatusCode);
+    }
+
+    [Fact]
     public async Task Deleting_a_tag_keeps_the_manifest()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
