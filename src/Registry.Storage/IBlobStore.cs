@@ -26,6 +26,7 @@ public interface IBlobStore
     /// Writes <paramref name="source"/> into the upload at <paramref name="offset"/>, discarding anything
     /// stored past that offset (the remains of an unacknowledged chunk). If the copy fails the upload is
     /// cut back to <paramref name="offset"/>, so a failed chunk leaves no trace. Returns the new length.
+    /// Throws <see cref="UploadBusyException"/> while another write to the same upload is in progress.
     /// </summary>
     Task<long> WriteUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
 

@@ -15,6 +15,15 @@ public sealed class FileSystemBlobStore : IBlobStore
     private const int CopyBufferSize = 1024 * 1024;
     private const long WritebackStep = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// FileShare.None finding the file locked: ERROR_SHARING_VIOLATION on Windows; on Unix .NET takes an
+    /// flock and reports its EWOULDBLOCK errno (11 on Linux, 35 on macOS).
+    /// </summary>
+    private static bool IsLockConflict(IOException e) =>
+        OperatingSystem.IsWindows() ? e.HResult == unchecked((int)0x80070020)
+        : OperatingSystem.IsMacOS() ? e.HResult == 35
+        : e.HResult == 11;
+
     private readonly string _blobRoot;
     private readonly string _uploadRoot;
 
@@ -71,7 +80,7 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     public async Task<long> WriteUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
     {
-        using var handle = File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.ReadWrite, FileShare.None, FileOptions.Asynchronous);
+        using var handle = OpenExclusive(uploadId);
         var position = offset;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
@@ -141,6 +150,18 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         File.Delete(UploadPath(uploadId));
         return Task.CompletedTask;
+    }
+
+    private SafeFileHandle OpenExclusive(string uploadId)
+    {
+        try
+        {
+            return File.OpenHandle(UploadPath(uploadId), FileMode.Open, FileAccess.ReadWrite, FileShare.None, FileOptions.Asynchronous);
+        }
+        catch (IOException e) when (IsLockConflict(e))
+        {
+            throw new UploadBusyException(uploadId, e);
+        }
     }
 
     private static async ValueTask<int> ReadFullAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)

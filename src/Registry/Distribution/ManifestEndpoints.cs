@@ -10,12 +10,8 @@ internal static class ManifestEndpoints
 {
     public static async Task GetAsync(HttpContext context, string repository, string referenceText)
     {
-        var (reference, error) = Reference.Parse(referenceText);
-        if (reference is null)
+        if (await ParseExistingAsync(context, referenceText) is not { } reference)
         {
-            await OciResponses.WriteErrorAsync(context, error == ReferenceError.InvalidDigest
-                ? OciError.DigestInvalid($"'{referenceText}' is not a valid digest")
-                : OciError.ManifestUnknown(referenceText));
             return;
         }
 
@@ -85,12 +81,8 @@ internal static class ManifestEndpoints
 
     public static async Task DeleteAsync(HttpContext context, string repository, string referenceText)
     {
-        var (reference, error) = Reference.Parse(referenceText);
-        if (reference is null)
+        if (await ParseExistingAsync(context, referenceText) is not { } reference)
         {
-            await OciResponses.WriteErrorAsync(context, error == ReferenceError.InvalidDigest
-                ? OciError.DigestInvalid($"'{referenceText}' is not a valid digest")
-                : OciError.ManifestUnknown(referenceText));
             return;
         }
 
@@ -102,6 +94,23 @@ internal static class ManifestEndpoints
 
         context.Response.StatusCode = StatusCodes.Status202Accepted;
         context.Response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// Parses the reference of a request for an existing manifest. A malformed digest is a 400; a string
+    /// that cannot be a tag names no manifest, so it is a 404 (as the conformance suite expects).
+    /// </summary>
+    private static async Task<Reference?> ParseExistingAsync(HttpContext context, string referenceText)
+    {
+        var (reference, error) = Reference.Parse(referenceText);
+        if (reference is null)
+        {
+            await OciResponses.WriteErrorAsync(context, error == ReferenceError.InvalidDigest
+                ? OciError.DigestInvalid($"'{referenceText}' is not a valid digest")
+                : OciError.ManifestUnknown(referenceText));
+        }
+
+        return reference;
     }
 
     /// <summary>Reads the whole body if it is at most <paramref name="limit"/> bytes; null if it is longer.</summary>

@@ -66,6 +66,11 @@ internal sealed class UploadService(
         {
             newLength = await store.WriteUploadAsync(session.Id, offset, new HashingReadStream(body, hash), cancellationToken);
         }
+        catch (UploadBusyException)
+        {
+            hash.Dispose();
+            return new OciError(OciErrorCode.BlobUploadInvalid, "another chunk of this upload is being written", session.Id, 416);
+        }
         catch
         {
             hash.Dispose();
@@ -160,6 +165,11 @@ internal sealed class UploadService(
     private async Task<IncrementalHash> RehashAsync(string uploadId, long length, HashAlgorithmName algorithm, CancellationToken cancellationToken)
     {
         var hash = IncrementalHash.CreateHash(algorithm);
+        if (length == 0)
+        {
+            return hash;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
         {

@@ -200,6 +200,30 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
     }
 
     [Fact]
+    public async Task Concurrent_chunk_to_the_same_upload_is_refused_and_the_first_completes()
+    {
+        var repository = OciTestClient.UniqueRepository("uploads");
+        var blob = OciTestClient.RandomBytes(64 * 1024);
+        var location = (await _client.PostAsync($"/v2/{repository}/blobs/uploads/", null)).Headers.Location!;
+        var firstHalfSent = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var slow = new GatedContent(blob, blob.Length / 2, firstHalfSent, release.Task);
+        slow.Headers.TryAddWithoutValidation("Content-Range", $"0-{blob.Length - 1}");
+        var first = _client.PatchAsync(location, slow);
+        await firstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.Delay(200);
+
+        var second = await PatchChunkAsync(location, blob, 0, blob.Length);
+
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, second.StatusCode);
+        Assert.Equal("BLOB_UPLOAD_INVALID", await second.ErrorCodeAsync());
+        release.SetResult();
+        Assert.Equal(HttpStatusCode.Accepted, (await first).StatusCode);
+        var put = await _client.PutAsync(OciTestClient.WithQuery(location, $"digest={OciTestClient.DigestOf(blob)}"), null);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+    }
+
+    [Fact]
     public async Task Patch_to_unknown_upload_is_404_blob_upload_unknown()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -287,5 +311,24 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Headers.TryAddWithoutValidation("Content-Range", $"{offset}-{offset + length - 1}");
         return _client.PatchAsync(location, content);
+    }
+
+    /// <summary>Sends part of a body, signals, waits for a release, then sends the rest.</summary>
+    private sealed class GatedContent(byte[] data, int before, TaskCompletionSource sent, Task release) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+        {
+            await stream.WriteAsync(data.AsMemory(0, before));
+            await stream.FlushAsync();
+            sent.TrySetResult();
+            await release;
+            await stream.WriteAsync(data.AsMemory(before));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = data.Length;
+            return true;
+        }
     }
 }
