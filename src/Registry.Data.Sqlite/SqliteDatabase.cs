@@ -19,7 +19,6 @@ public static class SqliteDatabase
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
-            ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
         return builder
@@ -35,8 +34,9 @@ public static class SqliteDatabase
 
     /// <summary>
     /// Per-connection settings, applied once per native connection (the pool reopens the same ones on
-    /// every query): writers wait for the lock instead of failing at once, and commits do not fsync the
-    /// log inside the write lock; <see cref="SqliteWalFlush"/> makes them durable afterwards.
+    /// every query, and a connection-string setting would be re-run each time): foreign keys enforced,
+    /// writers wait for the lock instead of failing at once, and commits do not fsync the log inside
+    /// the write lock; <see cref="SqliteWalFlush"/> makes them durable afterwards.
     /// </summary>
     private sealed class ConnectionSettings : DbConnectionInterceptor
     {
@@ -62,7 +62,7 @@ public static class SqliteDatabase
             raw.sqlite3_busy_timeout(handle, 30_000);
             using (var command = sqlite.CreateCommand())
             {
-                command.CommandText = "PRAGMA synchronous=NORMAL;";
+                command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
                 command.ExecuteNonQuery();
             }
 

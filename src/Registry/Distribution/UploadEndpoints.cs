@@ -189,7 +189,7 @@ internal static class UploadEndpoints
     private static async Task<UploadSessionEntity?> FindSessionAsync(HttpContext context, string repository, string id)
     {
         var session = Guid.TryParseExact(id, "D", out _)
-            ? await context.RequestServices.GetRequiredService<UploadService>().FindAsync(repository, id, context.RequestAborted)
+            ? await context.RequestServices.GetRequiredService<UploadService>().FindAsync(repository, id)
             : null;
         if (session is null)
         {

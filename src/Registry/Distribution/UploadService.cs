@@ -22,22 +22,24 @@ internal sealed class UploadService(
     ICommitDurability durability,
     TimeProvider clock)
 {
+    private static readonly Func<RegistryDbContext, string, string, Task<UploadSessionEntity?>> FindQuery =
+        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string id) =>
+            db.UploadSessions.AsNoTracking().FirstOrDefault(u => u.Id == id && db.Repositories.Any(r => r.Id == u.RepositoryId && r.Name == repository)));
+
     public async Task<UploadSessionEntity> StartAsync(string repository, CancellationToken cancellationToken)
     {
         var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
         var session = new UploadSessionEntity { Id = Guid.NewGuid().ToString("D"), RepositoryId = repositoryId, Offset = 0, StartedAt = now, UpdatedAt = now };
         await store.StartUploadAsync(session.Id, cancellationToken);
-        db.UploadSessions.Add(session);
-        await db.SaveChangesAsync(cancellationToken);
+        await db.Database.ExecuteSqlAsync(
+            $"""INSERT INTO "UploadSessions" ("Id", "RepositoryId", "Offset", "StartedAt", "UpdatedAt") VALUES ({session.Id}, {repositoryId}, 0, {now}, {now})""",
+            cancellationToken);
         return session;
     }
 
     /// <summary>The session <paramref name="id"/> if it belongs to <paramref name="repository"/>.</summary>
-    public Task<UploadSessionEntity?> FindAsync(string repository, string id, CancellationToken cancellationToken) =>
-        db.UploadSessions
-            .Where(u => u.Id == id && db.Repositories.Any(r => r.Id == u.RepositoryId && r.Name == repository))
-            .FirstOrDefaultAsync(cancellationToken);
+    public Task<UploadSessionEntity?> FindAsync(string repository, string id) => FindQuery(db, repository, id);
 
     /// <summary>
     /// Appends a chunk at the session's offset. With a Content-Range the chunk must start exactly

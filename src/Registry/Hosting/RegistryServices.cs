@@ -44,7 +44,13 @@ internal static class RegistryServices
                 throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite'."]);
         }
 
-        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<RegistryDbContext>>().CreateDbContext());
+        // A request's queries share one open connection instead of opening and closing it per query.
+        services.AddScoped(sp =>
+        {
+            var db = sp.GetRequiredService<IDbContextFactory<RegistryDbContext>>().CreateDbContext();
+            db.Database.OpenConnection();
+            return db;
+        });
         services.AddHostedService<DatabaseMigrator>();
     }
 
