@@ -103,6 +103,9 @@ internal static class RegistryServices
         services.AddSingleton<RegistryAccess>();
         services.AddHostedService<AdminBootstrap>();
 
+        // Authentication brings ASP.NET data protection, whose hosted service creates and persists a key
+        // ring (under ~/.aspnet) at startup. Nothing here protects data (no cookies, no antiforgery), so
+        // the registry does not write keys outside its data folder or load the XML stack for them.
         services.AddAuthentication(RegistryAccess.PolicyScheme)
             .AddPolicyScheme(RegistryAccess.PolicyScheme, "Bearer or Basic", policy =>
                 policy.ForwardDefaultSelector = context =>
@@ -125,6 +128,11 @@ internal static class RegistryServices
                     NameClaimType = "sub",
                 };
             });
+        var keyRingPreload = services.FirstOrDefault(d => d.ImplementationType?.FullName == "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService");
+        if (keyRingPreload is not null)
+        {
+            services.Remove(keyRingPreload);
+        }
     }
 
     public static string DataPath(IConfiguration configuration) =>
