@@ -1,12 +1,14 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Connections;
 
 namespace Registry.Hosting;
 
 /// <summary>
 /// Gives Kestrel's connections 64 KiB buffers instead of 4 KiB blocks, so a blob upload is received
-/// with one socket read per 64 KiB rather than per 4 KiB. System calls are the dominant cost of a large
-/// push on a virtual machine; the price is memory per busy connection, returned to a shared pool.
+/// with one socket read per 64 KiB rather than per 4 KiB: system calls are the dominant cost of a
+/// large push on a virtual machine. The buffers are pinned (socket I/O pins them anyway) and reused
+/// from a bounded free list, so busy connections neither churn the GC nor grow memory without limit.
 /// </summary>
 internal sealed class LargeBufferMemoryPoolFactory : IMemoryPoolFactory<byte>
 {
@@ -15,27 +17,43 @@ internal sealed class LargeBufferMemoryPoolFactory : IMemoryPoolFactory<byte>
     private sealed class LargeBufferPool : MemoryPool<byte>
     {
         private const int BufferSize = 64 * 1024;
+        private const int MaxFreeBuffers = 256;
 
-        public override int MaxBufferSize => int.MaxValue;
+        private readonly ConcurrentQueue<byte[]> _free = new();
 
-        public override IMemoryOwner<byte> Rent(int minBufferSize = -1) =>
-            new Lease(ArrayPool<byte>.Shared.Rent(Math.Max(minBufferSize, BufferSize)));
+        public override int MaxBufferSize => BufferSize;
 
-        protected override void Dispose(bool disposing)
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
         {
+            if (minBufferSize > BufferSize)
+            {
+                return new Lease(this, GC.AllocateUninitializedArray<byte>(minBufferSize, pinned: true));
+            }
+
+            return new Lease(this, _free.TryDequeue(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>(BufferSize, pinned: true));
         }
 
-        private sealed class Lease(byte[] array) : IMemoryOwner<byte>
-        {
-            private byte[]? _array = array;
+        protected override void Dispose(bool disposing) => _free.Clear();
 
-            public Memory<byte> Memory => _array ?? throw new ObjectDisposedException(nameof(Lease));
+        private void Return(byte[] buffer)
+        {
+            if (buffer.Length == BufferSize && _free.Count < MaxFreeBuffers)
+            {
+                _free.Enqueue(buffer);
+            }
+        }
+
+        private sealed class Lease(LargeBufferPool pool, byte[] buffer) : IMemoryOwner<byte>
+        {
+            private byte[]? _buffer = buffer;
+
+            public Memory<byte> Memory => _buffer ?? throw new ObjectDisposedException(nameof(Lease));
 
             public void Dispose()
             {
-                if (Interlocked.Exchange(ref _array, null) is { } returned)
+                if (Interlocked.Exchange(ref _buffer, null) is { } returned)
                 {
-                    ArrayPool<byte>.Shared.Return(returned);
+                    pool.Return(returned);
                 }
             }
         }

@@ -28,4 +28,7 @@ public sealed class RegistryOptions
     /// seen at once; the lifetime bounds staleness only for changes made by another process. 0 disables.
     /// </summary>
     public int ManifestCacheSeconds { get; set; } = 60;
+
+    /// <summary>An upload session untouched for this long is abandoned: its session and bytes are removed.</summary>
+    public TimeSpan UploadSessionLifetime { get; set; } = TimeSpan.FromHours(24);
 }

@@ -19,6 +19,7 @@ internal static class RegistryServices
     {
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName)
             .Validate(o => o.MaxManifestBytes > 0 && o.DefaultPageSize > 0 && o.MaxPageSize >= o.DefaultPageSize, "Registry: MaxManifestBytes and page sizes must be positive")
+            .Validate(o => o.UploadSessionLifetime > TimeSpan.Zero, "Registry:UploadSessionLifetime must be positive")
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddMetadataDatabase(configuration);
@@ -87,6 +88,8 @@ internal static class RegistryServices
         services.AddScoped<UploadService>();
         services.AddScoped<ManifestService>();
         services.AddScoped<ListingService>();
+        services.AddSingleton<UploadJanitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<UploadJanitor>());
     }
 
     private static void AddRegistryAuth(this IServiceCollection services, IConfiguration configuration)

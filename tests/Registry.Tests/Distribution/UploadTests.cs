@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using Microsoft.Extensions.DependencyInjection;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Distribution;
@@ -253,6 +254,26 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         var patch = await _client.PatchAsync(location, new ByteArrayContent([1, 2]));
         Assert.Equal(HttpStatusCode.NotFound, patch.StatusCode);
         Assert.Equal("BLOB_UPLOAD_UNKNOWN", await patch.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task Abandoned_session_is_purged_with_its_bytes_and_a_live_one_is_kept()
+    {
+        var repository = OciTestClient.UniqueRepository("uploads");
+        var abandoned = (await _client.PostAsync($"/v2/{repository}/blobs/uploads/", null)).Headers.Location!;
+        await PatchChunkAsync(abandoned, OciTestClient.RandomBytes(10), 0, 10);
+        var uploadFile = Path.Combine(registry.DataPath, "uploads", abandoned.OriginalString[(abandoned.OriginalString.LastIndexOf('/') + 1)..]);
+        Assert.True(File.Exists(uploadFile));
+        var cutoff = DateTime.UtcNow.AddMilliseconds(1);
+        await Task.Delay(20);
+        var live = (await _client.PostAsync($"/v2/{repository}/blobs/uploads/", null)).Headers.Location!;
+
+        var purged = await registry.Services.GetRequiredService<Registry.Distribution.UploadJanitor>().PurgeIdleSinceAsync(cutoff, CancellationToken.None);
+
+        Assert.True(purged >= 1);
+        Assert.False(File.Exists(uploadFile));
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync(abandoned)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await _client.GetAsync(live)).StatusCode);
     }
 
     [Fact]
