@@ -85,8 +85,13 @@ public sealed class FileSystemBlobStore : IBlobStore
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
-            // Drop whatever an interrupted, unacknowledged chunk left behind.
-            RandomAccess.SetLength(handle, offset);
+            // Drop whatever an interrupted, unacknowledged chunk left behind (only then: truncating a
+            // file that is being written back makes the call wait for the disk).
+            if (RandomAccess.GetLength(handle) != offset)
+            {
+                RandomAccess.SetLength(handle, offset);
+            }
+
             var writebackFrom = offset;
             int read;
             while ((read = await ReadFullAsync(source, buffer, cancellationToken)) > 0)
