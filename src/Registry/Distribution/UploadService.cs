@@ -86,9 +86,10 @@ internal sealed class UploadService(
             return new OciError(OciErrorCode.BlobUploadInvalid, "chunk length does not match Content-Range", $"Content-Range covers {expected.Length} bytes, received {newLength - offset}");
         }
 
-        var updated = await db.UploadSessions
-            .Where(u => u.Id == session.Id && u.Offset == offset)
-            .ExecuteUpdateAsync(u => u.SetProperty(x => x.Offset, newLength).SetProperty(x => x.UpdatedAt, clock.GetUtcNow().UtcDateTime), CancellationToken.None);
+        var now = clock.GetUtcNow().UtcDateTime;
+        var updated = await db.Database.ExecuteSqlAsync(
+            $"""UPDATE "UploadSessions" SET "Offset" = {newLength}, "UpdatedAt" = {now} WHERE "Id" = {session.Id} AND "Offset" = {offset}""",
+            CancellationToken.None);
         if (updated == 0)
         {
             hash.Dispose();
@@ -124,7 +125,7 @@ internal sealed class UploadService(
         await store.CommitUploadAsync(session.Id, length, digest, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
         await blobs.RecordAndLinkAsync(session.RepositoryId, digest, length, CancellationToken.None);
-        await db.UploadSessions.Where(u => u.Id == session.Id).ExecuteDeleteAsync(CancellationToken.None);
+        await DeleteSessionRowAsync(session.Id, CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
         await durability.EnsureDurableAsync(CancellationToken.None);
         return null;
@@ -160,9 +161,13 @@ internal sealed class UploadService(
     public async Task CancelAsync(UploadSessionEntity session, CancellationToken cancellationToken)
     {
         hashes.Forget(session.Id);
-        await db.UploadSessions.Where(u => u.Id == session.Id).ExecuteDeleteAsync(cancellationToken);
+        await DeleteSessionRowAsync(session.Id, cancellationToken);
         await store.DeleteUploadAsync(session.Id, cancellationToken);
     }
+
+    // Raw statements on the upload hot path: a LINQ bulk update or delete costs a query-cache lookup per call.
+    private Task<int> DeleteSessionRowAsync(string id, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync($"""DELETE FROM "UploadSessions" WHERE "Id" = {id}""", cancellationToken);
 
     private async Task<IncrementalHash> RehashAsync(string uploadId, long length, HashAlgorithmName algorithm, CancellationToken cancellationToken)
     {
