@@ -9,7 +9,7 @@ namespace Registry.Distribution;
 /// <summary>
 /// Abandoned uploads (a client that started and never finished) would otherwise keep their bytes and
 /// session rows forever. Sessions idle longer than <see cref="RegistryOptions.UploadSessionLifetime"/>
-/// are removed, storage first, so a crash in between leaves a row whose upload is simply gone.
+/// are removed: the session row first, then its bytes.
 /// </summary>
 internal sealed partial class UploadJanitor(
     IDbContextFactory<RegistryDbContext> dbFactory,
@@ -26,14 +26,22 @@ internal sealed partial class UploadJanitor(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var stale = await db.UploadSessions.Where(u => u.UpdatedAt < cutoff).Select(u => u.Id).ToListAsync(cancellationToken);
+        var purged = 0;
         foreach (var id in stale)
         {
+            // The row goes first and only if still idle: a client that resumed the upload meanwhile keeps
+            // both row and bytes. A crash after this line leaves only an orphan file, never a row without bytes.
+            if (await db.UploadSessions.Where(u => u.Id == id && u.UpdatedAt < cutoff).ExecuteDeleteAsync(cancellationToken) == 0)
+            {
+                continue;
+            }
+
             hashes.Forget(id);
             await store.DeleteUploadAsync(id, cancellationToken);
-            await db.UploadSessions.Where(u => u.Id == id && u.UpdatedAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+            purged++;
         }
 
-        return stale.Count;
+        return purged;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
