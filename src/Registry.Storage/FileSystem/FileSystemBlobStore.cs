@@ -1,4 +1,3 @@
-using System.Buffers;
 using Microsoft.Win32.SafeHandles;
 using Registry.Core.Content;
 
@@ -12,9 +11,6 @@ namespace Registry.Storage.FileSystem;
 /// </summary>
 public sealed class FileSystemBlobStore : IBlobStore
 {
-    private const int CopyBufferSize = 1024 * 1024;
-    private const long WritebackStep = 8 * 1024 * 1024;
-
     /// <summary>
     /// FileShare.None finding the file locked: ERROR_SHARING_VIOLATION on Windows; on Unix .NET takes an
     /// flock and reports its EWOULDBLOCK errno (11 on Linux, 35 on macOS).
@@ -81,41 +77,7 @@ public sealed class FileSystemBlobStore : IBlobStore
     public async Task<long> WriteUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
     {
         using var handle = OpenExclusive(uploadId);
-        var position = offset;
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
-        try
-        {
-            // Drop whatever an interrupted, unacknowledged chunk left behind (only then: truncating a
-            // file that is being written back makes the call wait for the disk).
-            if (RandomAccess.GetLength(handle) != offset)
-            {
-                RandomAccess.SetLength(handle, offset);
-            }
-
-            var writebackFrom = offset;
-            int read;
-            while ((read = await ReadFullAsync(source, buffer, cancellationToken)) > 0)
-            {
-                await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, read), position, cancellationToken);
-                position += read;
-                if (position - writebackFrom >= WritebackStep)
-                {
-                    Durability.StartWriteback(handle, writebackFrom, position - writebackFrom);
-                    writebackFrom = position;
-                }
-            }
-
-            return position;
-        }
-        catch
-        {
-            RandomAccess.SetLength(handle, offset);
-            throw;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return await UploadFileWriter.WriteAsync(handle, offset, source, cancellationToken);
     }
 
     public Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)
@@ -167,24 +129,6 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             throw new UploadBusyException(uploadId, e);
         }
-    }
-
-    private static async ValueTask<int> ReadFullAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
-    {
-        // Fill the buffer so the disk sees large sequential writes, not one per network packet.
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await source.ReadAsync(buffer.AsMemory(total), cancellationToken);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
     }
 
     private static void FlushToDisk(SafeFileHandle handle)

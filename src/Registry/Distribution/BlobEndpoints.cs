@@ -75,17 +75,25 @@ internal static class BlobEndpoints
         var remaining = size;
         while (remaining > 0)
         {
-            var memory = writer.GetMemory(SendChunkSize);
-            var read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)], context.RequestAborted);
-            if (read == 0)
+            // Fill up to SendChunkSize of the pipe's (smaller) segments before each flush: one flush, and
+            // one wake-up of the connection's send loop, per MiB rather than per segment.
+            var batch = 0L;
+            while (batch < SendChunkSize && remaining > 0)
             {
-                // The store holds fewer bytes than recorded: end the response short rather than pad it.
-                context.Abort();
-                return;
+                var memory = writer.GetMemory();
+                var read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, remaining)], context.RequestAborted);
+                if (read == 0)
+                {
+                    // The store holds fewer bytes than recorded: end the response short rather than pad it.
+                    context.Abort();
+                    return;
+                }
+
+                writer.Advance(read);
+                remaining -= read;
+                batch += read;
             }
 
-            writer.Advance(read);
-            remaining -= read;
             var flushed = await writer.FlushAsync(context.RequestAborted);
             if (flushed.IsCompleted || flushed.IsCanceled)
             {
