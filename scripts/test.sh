@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs the real clients the end-to-end tests drive, starts a
-# private Docker engine, points podman/skopeo at an isolated configuration, and runs every test.
+# private Docker engine and a private PostgreSQL server, points podman/skopeo at an isolated
+# configuration, and runs every test.
 # Extra arguments go to `dotnet test` (e.g. --filter FullyQualifiedName~Upload).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ scripts/ci/install-deps.sh
 export E2E_STATE_DIR="${E2E_STATE_DIR:-$(mktemp -d /tmp/registry-e2e.XXXXXX)}"
 cleanup() {
   scripts/ci/dockerd.sh purge >/dev/null 2>&1 || true
+  scripts/ci/postgres.sh purge >/dev/null 2>&1 || true
   scripts/ci/podman-env.sh --purge >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -17,6 +19,8 @@ trap cleanup EXIT
 scripts/ci/dockerd.sh start
 eval "$(scripts/ci/dockerd.sh env)"
 eval "$(scripts/ci/podman-env.sh)"
+scripts/ci/postgres.sh start
+eval "$(scripts/ci/postgres.sh env)"
 export REGISTRY_E2E=1
 
 dotnet test Registry.sln --configuration Release --logger "console;verbosity=normal" "$@"

@@ -20,6 +20,8 @@
 #   skopeo      1.9, copies images between OCI layouts, registries, docker.
 #   umoci       OCI layout tool (unpack/inspect in tests; make-test-image.sh
 #               itself needs only bash, tar, gzip, sha256sum).
+#   postgresql-15  the server the PostgreSQL tests run against (postgres.sh
+#               starts a private one; the package's own cluster is never started).
 # Not needed, because the tests run as root with the vfs storage driver and
 # without container networking (--network none / netns "none"):
 # fuse-overlayfs, uidmap, slirp4netns, netavark/aardvark-dns, catatonit.
@@ -47,6 +49,7 @@ declare -A pkgs=(
   [conmon]=conmon
   [skopeo]=skopeo
   [umoci]=umoci
+  [postgresql-15]=/usr/lib/postgresql/15/bin/initdb
 )
 if $bench; then
   pkgs[golang-go]=go
@@ -75,8 +78,8 @@ if [[ "$(id -u)" != 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-# Without systemd the maintainer scripts would try /etc/init.d/docker and
-# /etc/init.d/docker-registry; a policy-rc.d that exits 101 stops them from
+# Without systemd the maintainer scripts would try /etc/init.d/docker,
+# /etc/init.d/postgresql and /etc/init.d/docker-registry; a policy-rc.d that exits 101 stops them from
 # starting system daemons (ours are started by dockerd.sh / the tests). Only
 # added (and removed again) if the machine has none.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then

@@ -5,8 +5,29 @@ var root = new RootCommand("A self-hosted OCI registry with ECR- and ECS-style A
 
 var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:5000, or the 'urls' setting)." };
 var data = new Option<string?>("--data") { Description = "Data folder: SQLite metadata, blobs and keys (default ./data)." };
+
 var serve = new Command("serve", "Run the registry server.") { urls, data };
-serve.SetAction(async (parse, cancellationToken) =>
+serve.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
+{
+    builder.WebHost.UseUrls(parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5000");
+    await using var app = RegistryApp.Build(builder);
+    await app.RunAsync(cancellationToken);
+}));
+root.Subcommands.Add(serve);
+
+var migrate = new Command("migrate", "Apply pending metadata database migrations, then exit.") { data };
+migrate.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
+{
+    await using var app = RegistryApp.Build(builder);
+    await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+    Console.WriteLine("metadata database is up to date");
+}));
+root.Subcommands.Add(migrate);
+
+return await root.Parse(args).InvokeAsync();
+
+// Shared by the commands: the same configuration, and a missing dependency reported in one line.
+async Task<int> RunAsync(ParseResult parse, Func<WebApplicationBuilder, Task> command)
 {
     var settings = new Dictionary<string, string?>();
     if (parse.GetValue(data) is { } dataPath)
@@ -14,12 +35,19 @@ serve.SetAction(async (parse, cancellationToken) =>
         settings[$"{RegistryOptions.SectionName}:{nameof(RegistryOptions.DataPath)}"] = dataPath;
     }
 
-    var builder = RegistryApp.CreateBuilder(settings);
-    builder.WebHost.UseUrls(parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5000");
-    await using var app = RegistryApp.Build(builder);
-    await app.RunAsync(cancellationToken);
-    return 0;
-});
-root.Subcommands.Add(serve);
-
-return await root.Parse(args).InvokeAsync();
+    try
+    {
+        await command(RegistryApp.CreateBuilder(settings));
+        return 0;
+    }
+    catch (StartupException e)
+    {
+        await Console.Error.WriteLineAsync($"registry: {e.Message}");
+        return 1;
+    }
+    catch (Microsoft.Extensions.Options.OptionsValidationException e)
+    {
+        await Console.Error.WriteLineAsync($"registry: invalid configuration: {e.Message}");
+        return 1;
+    }
+}

@@ -7,19 +7,19 @@ namespace Registry.Distribution;
 /// <summary>Which blobs exist and which repositories link them.</summary>
 internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, TimeProvider clock)
 {
-    private static readonly Func<RegistryDbContext, string, string, Task<long>> LinkedSizeQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
+    private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<long>>> LinkedSizeQuery =
+        new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
             (from link in db.RepositoryBlobs
              join repo in db.Repositories on link.RepositoryId equals repo.Id
              join blob in db.Blobs on link.Digest equals blob.Digest
              where repo.Name == repository && link.Digest == digest
-             select blob.Size + 1).FirstOrDefault());
+             select blob.Size + 1).FirstOrDefault()));
 
     /// <summary>The size of a blob linked into <paramref name="repository"/>, or null when it is not readable there.</summary>
     public async Task<long?> FindLinkedSizeAsync(string repository, Digest digest)
     {
         // +1 so that "no row" (0) differs from an empty blob.
-        var sizePlusOne = await LinkedSizeQuery(db, repository, digest.Value);
+        var sizePlusOne = await LinkedSizeQuery.For(db)(db, repository, digest.Value);
         return sizePlusOne == 0 ? null : sizePlusOne - 1;
     }
 

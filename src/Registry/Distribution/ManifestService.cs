@@ -15,23 +15,23 @@ internal sealed record StoredManifest(string Digest, string MediaType, byte[] Co
 /// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
 internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, TimeProvider clock)
 {
-    private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByDigestQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
+    private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<StoredManifest?>>> ByDigestQuery =
+        new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
             (from m in db.Manifests
              join r in db.Repositories on m.RepositoryId equals r.Id
              where r.Name == repository && m.Digest == digest
-             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault());
+             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault()));
 
-    private static readonly Func<RegistryDbContext, string, string, Task<StoredManifest?>> ByTagQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string tag) =>
+    private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<StoredManifest?>>> ByTagQuery =
+        new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string tag) =>
             (from t in db.Tags
              join r in db.Repositories on t.RepositoryId equals r.Id
              join m in db.Manifests on new { t.RepositoryId, Digest = t.ManifestDigest } equals new { m.RepositoryId, m.Digest }
              where r.Name == repository && t.Name == tag
-             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault());
+             select new StoredManifest(m.Digest, m.MediaType, m.Content, m.SubjectDigest)).FirstOrDefault()));
 
     public Task<StoredManifest?> FindAsync(string repository, Reference reference) =>
-        reference.Digest is { } digest ? ByDigestQuery(db, repository, digest.Value) : ByTagQuery(db, repository, reference.Tag!);
+        reference.Digest is { } digest ? ByDigestQuery.For(db)(db, repository, digest.Value) : ByTagQuery.For(db)(db, repository, reference.Tag!);
 
     /// <summary>
     /// Validates and stores a manifest, and points the tag at it when the reference is a tag.

@@ -6,14 +6,14 @@ namespace Registry.Distribution;
 /// <summary>Looks repositories up by name and creates them on first push.</summary>
 internal sealed class RepositoryStore(RegistryDbContext db, TimeProvider clock)
 {
-    private static readonly Func<RegistryDbContext, string, Task<long>> FindIdQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string name) =>
-            db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstOrDefault());
+    private static readonly CompiledQuery<Func<RegistryDbContext, string, Task<long>>> FindIdQuery =
+        new(() => EF.CompileAsyncQuery((RegistryDbContext db, string name) =>
+            db.Repositories.Where(r => r.Name == name).Select(r => r.Id).FirstOrDefault()));
 
     /// <summary>The repository's id, or null when nothing was ever pushed to it.</summary>
     public async Task<long?> FindIdAsync(string name)
     {
-        var id = await FindIdQuery(db, name);
+        var id = await FindIdQuery.For(db)(db, name);
         return id == 0 ? null : id;
     }
 

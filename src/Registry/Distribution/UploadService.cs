@@ -22,9 +22,9 @@ internal sealed class UploadService(
     ICommitDurability durability,
     TimeProvider clock)
 {
-    private static readonly Func<RegistryDbContext, string, string, Task<UploadSessionEntity?>> FindQuery =
-        EF.CompileAsyncQuery((RegistryDbContext db, string repository, string id) =>
-            db.UploadSessions.AsNoTracking().FirstOrDefault(u => u.Id == id && db.Repositories.Any(r => r.Id == u.RepositoryId && r.Name == repository)));
+    private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<UploadSessionEntity?>>> FindQuery =
+        new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string id) =>
+            db.UploadSessions.AsNoTracking().FirstOrDefault(u => u.Id == id && db.Repositories.Any(r => r.Id == u.RepositoryId && r.Name == repository))));
 
     public async Task<UploadSessionEntity> StartAsync(string repository, CancellationToken cancellationToken)
     {
@@ -39,7 +39,7 @@ internal sealed class UploadService(
     }
 
     /// <summary>The session <paramref name="id"/> if it belongs to <paramref name="repository"/>.</summary>
-    public Task<UploadSessionEntity?> FindAsync(string repository, string id) => FindQuery(db, repository, id);
+    public Task<UploadSessionEntity?> FindAsync(string repository, string id) => FindQuery.For(db)(db, repository, id);
 
     /// <summary>
     /// Appends a chunk at the session's offset. With a Content-Range the chunk must start exactly

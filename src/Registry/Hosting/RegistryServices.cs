@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Registry.Auth;
 using Registry.Data;
+using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
 using Registry.Storage;
@@ -40,9 +41,20 @@ internal static class RegistryServices
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistrySqlite(path));
                 services.AddSingleton<ICommitDurability>(new SqliteWalFlush(path));
+                services.AddSingleton(new DatabaseDescription($"SQLite database '{Path.GetFullPath(path)}'"));
+                break;
+            case "postgresql" or "postgres":
+                if (options.ConnectionString is not { Length: > 0 } connectionString)
+                {
+                    throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), ["Database:Type 'postgresql' needs Database:ConnectionString."]);
+                }
+
+                services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistryPostgreSql(connectionString));
+                services.AddSingleton<ICommitDurability, PostgreSqlCommits>();
+                services.AddSingleton(new DatabaseDescription(PostgreSqlDatabase.Describe(connectionString)));
                 break;
             default:
-                throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite'."]);
+                throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite' or 'postgresql'."]);
         }
 
         // A request's queries share one open connection instead of opening and closing it per query.
@@ -52,7 +64,11 @@ internal static class RegistryServices
             db.Database.OpenConnection();
             return db;
         });
-        services.AddHostedService<DatabaseMigrator>();
+        services.AddSingleton<DatabaseMigrator>();
+        if (options.MigrateOnStart)
+        {
+            services.AddHostedService(sp => sp.GetRequiredService<DatabaseMigrator>());
+        }
     }
 
     private static void AddBlobStore(this IServiceCollection services, IConfiguration configuration)

@@ -7,9 +7,10 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.Auth;
 
-public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<RegistryFixture>
+/// <summary>Run against each metadata database: see the subclasses at the end.</summary>
+public abstract class TokenFlowTests(RegistryFixture registry)
 {
-    [Fact]
+    [SkippableFact]
     public async Task Anonymous_request_is_challenged_with_realm_service_and_scope()
     {
         var response = await registry.CreateAnonymousClient().GetAsync("/v2/library/app/tags/list");
@@ -23,7 +24,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Contains("scope=\"repository:library/app:pull\"", challenge.Parameter, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Token_grants_access_within_its_scope()
     {
         var repository = OciTestClient.UniqueRepository("token");
@@ -34,7 +35,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v2/{repository}/manifests/{digest}")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Pull_token_cannot_push()
     {
         var repository = OciTestClient.UniqueRepository("token");
@@ -47,7 +48,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Contains($"scope=\"repository:{repository}:push\"", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Token_for_one_repository_does_not_open_another()
     {
         var client = await ClientWithTokenAsync("repository:team/a:pull,push");
@@ -58,7 +59,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal("UNAUTHORIZED", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Wrong_password_gets_no_token()
     {
         var client = registry.CreateAnonymousClient();
@@ -69,7 +70,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Wrong_basic_credentials_on_v2_are_401()
     {
         var client = registry.CreateAnonymousClient();
@@ -81,7 +82,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal("UNAUTHORIZED", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unknown_user_is_401()
     {
         var client = registry.CreateAnonymousClient();
@@ -90,7 +91,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v2/")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Expired_token_is_rejected()
     {
         var issuer = new TokenIssuer(
@@ -107,7 +108,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Contains("invalid_token", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Token_signed_by_another_key_is_rejected()
     {
         var otherKey = new SigningKey(Path.Combine(Path.GetTempPath(), $"other-key-{Guid.NewGuid():N}.pem"));
@@ -119,7 +120,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("/v2/any/repo/tags/list")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Oauth_password_grant_issues_a_token()
     {
         var client = registry.CreateAnonymousClient();
@@ -140,7 +141,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         Assert.False(string.IsNullOrEmpty(json.RootElement.GetProperty("access_token").GetString()));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Admin_password_file_is_not_written_when_password_is_configured()
     {
         await registry.CreateClient().GetAsync("/v2/");
@@ -164,3 +165,7 @@ public sealed class TokenFlowTests(RegistryFixture registry) : IClassFixture<Reg
         public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + shift;
     }
 }
+
+public sealed class TokenFlowTestsOnSqlite(RegistryFixture registry) : TokenFlowTests(registry), IClassFixture<RegistryFixture>;
+
+public sealed class TokenFlowTestsOnPostgreSql(PostgreSqlRegistryFixture registry) : TokenFlowTests(registry.Require()), IClassFixture<PostgreSqlRegistryFixture>;

@@ -4,11 +4,12 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.Distribution;
 
-public sealed class BlobTests(RegistryFixture registry) : IClassFixture<RegistryFixture>
+/// <summary>Run against each metadata database: see the subclasses at the end.</summary>
+public abstract class BlobTests(RegistryFixture registry)
 {
     private readonly HttpClient _client = registry.CreateClient();
 
-    [Fact]
+    [SkippableFact]
     public async Task Head_reports_size_and_digest_without_body()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -23,7 +24,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Empty(await response.Content.ReadAsByteArrayAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Range_request_returns_206_with_the_slice()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -39,7 +40,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal("bytes 100-199/1000", response.Content.Headers.ContentRange!.ToString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Range_beyond_the_size_is_416()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -53,7 +54,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal("bytes */100", response.Content.Headers.ContentRange!.ToString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unknown_blob_is_404_blob_unknown()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -63,7 +64,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal("BLOB_UNKNOWN", await response.ErrorCodeAsync());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("sha256:totallywrong")]
     [InlineData("sha256:0123")]
     [InlineData("sha1:da39a3ee5e6b4b0d3255bfef95601890afd80709")]
@@ -75,7 +76,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal("DIGEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Blob_is_readable_only_from_repositories_that_link_it()
     {
         var owner = OciTestClient.UniqueRepository("blobs");
@@ -86,7 +87,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Delete_unlinks_the_blob_immediately()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -97,7 +98,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal(HttpStatusCode.NotFound, (await _client.DeleteAsync($"/v2/{repository}/blobs/{digest}")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Pushing_the_same_blob_concurrently_is_safe()
     {
         var repository = OciTestClient.UniqueRepository("blobs");
@@ -109,3 +110,7 @@ public sealed class BlobTests(RegistryFixture registry) : IClassFixture<Registry
         Assert.Equal(blob, await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{digests[0]}"));
     }
 }
+
+public sealed class BlobTestsOnSqlite(RegistryFixture registry) : BlobTests(registry), IClassFixture<RegistryFixture>;
+
+public sealed class BlobTestsOnPostgreSql(PostgreSqlRegistryFixture registry) : BlobTests(registry.Require()), IClassFixture<PostgreSqlRegistryFixture>;

@@ -5,11 +5,12 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.Distribution;
 
-public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<RegistryFixture>
+/// <summary>Run against each metadata database: see the subclasses at the end.</summary>
+public abstract class ManifestTests(RegistryFixture registry)
 {
     private readonly HttpClient _client = registry.CreateClient();
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_by_tag_then_get_by_tag_and_digest_returns_the_exact_bytes()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -25,7 +26,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_returns_location_and_digest_of_the_bytes_as_sent()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -42,7 +43,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(manifest, await _client.GetByteArrayAsync($"/v2/{repository}/manifests/exact"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Head_returns_headers_only()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -55,7 +56,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(digest, response.Header("Docker-Content-Digest"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_by_digest_must_match_the_content()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -68,7 +69,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("DIGEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Manifest_naming_an_unknown_blob_is_rejected()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -82,7 +83,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v2/{repository}/manifests/v1")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Descriptor_size_must_match_the_blob()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -94,7 +95,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Index_naming_an_unknown_manifest_is_rejected()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -106,7 +107,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_UNKNOWN", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Index_of_pushed_manifests_is_accepted_and_served_as_an_index()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -124,7 +125,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(index, await get.Content.ReadAsByteArrayAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Docker_schema2_manifest_and_list_are_accepted()
     {
         const string dockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
@@ -142,7 +143,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(dockerList, (await _client.GetAsync($"/v2/{repository}/manifests/list")).Content.Headers.ContentType!.MediaType);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Non_json_manifest_is_manifest_invalid()
     {
         var response = await _client.PutManifestAsync(OciTestClient.UniqueRepository("manifests"), "bad", "blablabla"u8.ToArray());
@@ -151,7 +152,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("{\"schemaVersion\":2,\"layers\":[]}")]
     [InlineData("{\"schemaVersion\":1,\"config\":{\"mediaType\":\"a\",\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\",\"size\":2},\"layers\":[]}")]
     [InlineData("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"a\",\"digest\":\"sha256:nope\",\"size\":2},\"layers\":[]}")]
@@ -165,7 +166,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Body_media_type_must_agree_with_content_type()
     {
         var manifest = Encoding.UTF8.GetBytes($"{{\"schemaVersion\":2,\"mediaType\":\"{OciTestClient.OciIndex}\",\"manifests\":[]}}");
@@ -176,7 +177,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unsupported_media_type_is_415_unsupported()
     {
         var response = await _client.PutManifestAsync(OciTestClient.UniqueRepository("manifests"), "v1", "{\"schemaVersion\":2}"u8.ToArray(), "application/vnd.example.thing+json");
@@ -185,7 +186,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("UNSUPPORTED", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Manifest_over_the_cap_is_413()
     {
         var huge = new byte[4 * 1024 * 1024 + 1];
@@ -197,7 +198,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("SIZE_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Manifest_over_the_cap_without_content_length_is_413()
     {
         var huge = new byte[4 * 1024 * 1024 + 1];
@@ -210,7 +211,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData(".INVALID_MANIFEST_NAME")]
     [InlineData("nope")]
     public async Task Unknown_or_invalid_tag_is_404_manifest_unknown(string reference)
@@ -221,7 +222,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("MANIFEST_UNKNOWN", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Malformed_digest_reference_is_400_digest_invalid()
     {
         var response = await _client.GetAsync($"/v2/{OciTestClient.UniqueRepository("manifests")}/manifests/sha256:totallywrong");
@@ -230,7 +231,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("DIGEST_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_with_invalid_tag_is_tag_invalid()
     {
         var response = await _client.PutManifestAsync(OciTestClient.UniqueRepository("manifests"), "-bad", "{}"u8.ToArray());
@@ -239,7 +240,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal("TAG_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Tag_overwrite_moves_the_tag()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -251,7 +252,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(second, response.Header("Docker-Content-Digest"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Served_manifests_reflect_later_tag_moves_and_deletes()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -269,7 +270,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/v2/{repository}/manifests/latest")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Deleting_a_tag_keeps_the_manifest()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -281,7 +282,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v2/{repository}/manifests/{digest}")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Deleting_a_manifest_removes_its_tags()
     {
         var repository = OciTestClient.UniqueRepository("manifests");
@@ -303,3 +304,7 @@ public sealed class ManifestTests(RegistryFixture registry) : IClassFixture<Regi
         public override bool CanSeek => false;
     }
 }
+
+public sealed class ManifestTestsOnSqlite(RegistryFixture registry) : ManifestTests(registry), IClassFixture<RegistryFixture>;
+
+public sealed class ManifestTestsOnPostgreSql(PostgreSqlRegistryFixture registry) : ManifestTests(registry.Require()), IClassFixture<PostgreSqlRegistryFixture>;

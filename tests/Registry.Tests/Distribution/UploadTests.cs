@@ -5,11 +5,12 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.Distribution;
 
-public sealed class UploadTests(RegistryFixture registry) : IClassFixture<RegistryFixture>
+/// <summary>Run against each metadata database: see the subclasses at the end.</summary>
+public abstract class UploadTests(RegistryFixture registry)
 {
     private readonly HttpClient _client = registry.CreateClient();
 
-    [Fact]
+    [SkippableFact]
     public async Task Post_starts_a_session_with_location_uuid_and_empty_range()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -21,7 +22,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("0-0", response.Header("Range"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Monolithic_post_with_digest_creates_the_blob()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -36,7 +37,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(blob, await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{digest}"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Monolithic_post_with_wrong_digest_is_rejected_and_stores_nothing()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -52,7 +53,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(uploadsBefore, Directory.GetFiles(Path.Combine(registry.DataPath, "uploads")).Length);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Streamed_patch_then_put_without_body_completes()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -68,7 +69,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(blob, await _client.GetByteArrayAsync(put.Headers.Location));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Chunked_upload_over_several_patches_with_content_range()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -89,7 +90,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(blob, await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{OciTestClient.DigestOf(blob)}"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_with_final_chunk_completes()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -106,7 +107,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(blob, await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{OciTestClient.DigestOf(blob)}"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Out_of_order_chunk_is_416_with_current_range_and_keeps_the_session()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -137,7 +138,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Chunk_shorter_than_its_content_range_is_rejected_and_rolled_back()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -153,7 +154,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("0-0", (await _client.GetAsync(location)).Header("Range"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Malformed_content_range_is_416()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -167,7 +168,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("BLOB_UPLOAD_INVALID", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Put_with_wrong_digest_is_rejected_and_discards_the_upload()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -184,7 +185,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync(location)).StatusCode);
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("")]
     [InlineData("digest=sha256:abc")]
     [InlineData("digest=md5:d41d8cd98f00b204e9800998ecf8427e")]
@@ -200,7 +201,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("DIGEST_INVALID", await put.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Concurrent_chunk_to_the_same_upload_is_refused_and_the_first_completes()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -224,7 +225,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Patch_to_unknown_upload_is_404_blob_upload_unknown()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -234,7 +235,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("BLOB_UPLOAD_UNKNOWN", await response.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Upload_id_that_is_not_a_uuid_is_404_not_a_path()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -243,7 +244,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Cancelled_upload_is_gone()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -256,7 +257,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal("BLOB_UPLOAD_UNKNOWN", await patch.ErrorCodeAsync());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Abandoned_session_is_purged_with_its_bytes_and_a_live_one_is_kept()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -276,7 +277,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.NoContent, (await _client.GetAsync(live)).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Session_belongs_to_its_repository()
     {
         var repository = OciTestClient.UniqueRepository("uploads");
@@ -288,7 +289,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Mount_from_another_repository_links_the_blob()
     {
         var source = OciTestClient.UniqueRepository("mount");
@@ -302,7 +303,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/v2/{target}/blobs/{digest}")).StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Mount_without_from_discovers_the_blob()
     {
         var source = OciTestClient.UniqueRepository("mount");
@@ -314,7 +315,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Mount_of_unknown_blob_opens_an_upload_session()
     {
         var target = OciTestClient.UniqueRepository("mount");
@@ -353,3 +354,7 @@ public sealed class UploadTests(RegistryFixture registry) : IClassFixture<Regist
         }
     }
 }
+
+public sealed class UploadTestsOnSqlite(RegistryFixture registry) : UploadTests(registry), IClassFixture<RegistryFixture>;
+
+public sealed class UploadTestsOnPostgreSql(PostgreSqlRegistryFixture registry) : UploadTests(registry.Require()), IClassFixture<PostgreSqlRegistryFixture>;

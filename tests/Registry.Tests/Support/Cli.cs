@@ -15,7 +15,7 @@ public static class Cli
         }
     }
 
-    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null)
+    public static async Task<Result> RunAsync(string program, IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -27,6 +27,11 @@ public static class Cli
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         using var process = Process.Start(start)!;

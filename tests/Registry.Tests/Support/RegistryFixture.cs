@@ -8,9 +8,10 @@ namespace Registry.Tests.Support;
 
 /// <summary>
 /// The registry in process (the same application <c>registry serve</c> builds) over a fresh data
-/// folder, with a known admin password. One per test class; tests use distinct repositories.
+/// folder, with a known admin password, on the embedded SQLite database (subclasses choose another).
+/// One per test class; tests use distinct repositories.
 /// </summary>
-public sealed class RegistryFixture : IAsyncLifetime
+public class RegistryFixture : IAsyncLifetime
 {
     public const string AdminPassword = "test-admin-password";
 
@@ -21,9 +22,10 @@ public sealed class RegistryFixture : IAsyncLifetime
     /// <summary>Extra settings for subclasses of the default configuration.</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         Environment.SetEnvironmentVariable("REGISTRY_ADMIN_PASSWORD", null);
+        await ConfigureDatabaseAsync(Settings);
         var settings = new Dictionary<string, string?>(Settings)
         {
             ["Registry:DataPath"] = DataPath,
@@ -35,6 +37,12 @@ public sealed class RegistryFixture : IAsyncLifetime
         _app = RegistryApp.Build(builder);
         await _app.StartAsync();
     }
+
+    /// <summary>Adds the settings of the metadata database to use; the default is SQLite in the data folder.</summary>
+    protected virtual Task ConfigureDatabaseAsync(Dictionary<string, string?> settings) => Task.CompletedTask;
+
+    /// <summary>Removes what <see cref="ConfigureDatabaseAsync"/> created, after the server has stopped.</summary>
+    protected virtual Task DropDatabaseAsync() => Task.CompletedTask;
 
     public IServiceProvider Services => _app!.Services;
 
@@ -54,12 +62,14 @@ public sealed class RegistryFixture : IAsyncLifetime
     public static AuthenticationHeaderValue Basic(string user, string password) =>
         new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_app is not null)
         {
             await _app.DisposeAsync();
         }
+
+        await DropDatabaseAsync();
 
         try
         {

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.Hosting;
+
+/// <summary>The <c>registry</c> executable's commands, run as users run them.</summary>
+public sealed class CommandLineTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "registry-cli-tests", Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Serve_with_an_unreachable_postgresql_exits_1_naming_it_without_the_password()
+    {
+        var port = ClosedPort();
+        var result = await RegistryAsync(["serve", "--urls", $"http://127.0.0.1:{ClosedPort()}", "--data", _data], new()
+        {
+            ["REGISTRY_Database__Type"] = "postgresql",
+            ["REGISTRY_Database__ConnectionString"] = $"Host=127.0.0.1;Port={port};Database=metadata;Username=registry;Password=s3cret-pw;Timeout=3",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"PostgreSQL at 127.0.0.1:{port}, database 'metadata'", result.Error);
+        Assert.DoesNotContain("s3cret-pw", result.Error + result.Output);
+    }
+
+    [Fact]
+    public async Task An_unknown_database_type_exits_1_with_the_setting_named()
+    {
+        var result = await RegistryAsync(["serve", "--data", _data], new() { ["REGISTRY_Database__Type"] = "oracle" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Database:Type 'oracle' is unknown", result.Error);
+    }
+
+    [Fact]
+    public async Task Postgresql_without_a_connection_string_exits_1()
+    {
+        var result = await RegistryAsync(["migrate", "--data", _data], new() { ["REGISTRY_Database__Type"] = "postgresql" });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Database:ConnectionString", result.Error);
+    }
+
+    [Fact]
+    public async Task Migrate_creates_the_sqlite_database_and_exits()
+    {
+        var result = await RegistryAsync(["migrate", "--data", _data], []);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(File.Exists(Path.Combine(_data, "registry.db")));
+    }
+
+    [SkippableFact]
+    public async Task Migrate_brings_an_empty_postgresql_database_up_to_date()
+    {
+        PostgreSqlTestServer.SkipUnlessAvailable();
+        var database = "registry_migrate_" + Guid.NewGuid().ToString("N");
+        var connectionString = await PostgreSqlTestServer.CreateDatabaseAsync(database);
+        try
+        {
+            var environment = new Dictionary<string, string> { ["REGISTRY_Database__Type"] = "postgresql", ["REGISTRY_Database__ConnectionString"] = connectionString };
+            (await RegistryAsync(["migrate", "--data", _data], environment)).EnsureSuccess("registry migrate");
+            (await RegistryAsync(["migrate", "--data", _data], environment)).EnsureSuccess("registry migrate, again");
+
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand("""SELECT count(*) FROM "__EFMigrationsHistory" """, connection);
+            Assert.True((long)(await command.ExecuteScalarAsync())! >= 1);
+            await using var tables = new NpgsqlCommand("""SELECT count(*) FROM information_schema.tables WHERE table_name IN ('Repositories', 'Manifests', 'Tags', 'UploadSessions')""", connection);
+            Assert.Equal(4L, await tables.ExecuteScalarAsync());
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await PostgreSqlTestServer.DropDatabaseAsync(database);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+
+    private static Task<Cli.Result> RegistryAsync(string[] arguments, Dictionary<string, string> environment) =>
+        Cli.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "registry.dll"), .. arguments], timeout: TimeSpan.FromMinutes(1), environment: environment);
+
+    /// <summary>A loopback port nothing listens on (bound, then released).</summary>
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
