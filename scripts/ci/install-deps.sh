@@ -20,6 +20,7 @@
 #   skopeo      1.9, copies images between OCI layouts, registries, docker.
 #   umoci       OCI layout tool (unpack/inspect in tests; make-test-image.sh
 #               itself needs only bash, tar, gzip, sha256sum).
+#   openssl     makes the test CA and server certificates for the TLS tests.
 #   postgresql-15  the server the PostgreSQL tests run against (postgres.sh
 #               starts a private one; the package's own cluster is never started).
 # Not needed, because the tests run as root with the vfs storage driver and
@@ -50,6 +51,7 @@ declare -A pkgs=(
   [skopeo]=skopeo
   [umoci]=umoci
   [postgresql-15]=/usr/lib/postgresql/15/bin/initdb
+  [openssl]=openssl
 )
 if $bench; then
   pkgs[golang-go]=go

@@ -57,6 +57,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   purge) stop; rm -rf "$state" ;;
-  env) echo "export REGISTRY_TEST_POSTGRES='Host=127.0.0.1;Port=$(cat "$state/port");Username=postgres;Password=unused'" ;;
+  env)
+    [[ -f "$state/port" ]] || { echo "postgres.sh: not started" >&2; exit 1; }
+    echo "export REGISTRY_TEST_POSTGRES='Host=127.0.0.1;Port=$(cat "$state/port");Username=postgres;Password=unused'" ;;
   *) echo "usage: postgres.sh start|stop|purge|env" >&2; exit 2 ;;
 esac

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Registry.Hosting;
+using Registry.Hosting.Tls;
 
 var root = new RootCommand("A self-hosted OCI registry with ECR- and ECS-style APIs.");
 
@@ -9,7 +10,9 @@ var data = new Option<string?>("--data") { Description = "Data folder: SQLite me
 var serve = new Command("serve", "Run the registry server.") { urls, data };
 serve.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
 {
-    builder.WebHost.UseUrls(parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5000");
+    var addresses = parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5000";
+    KestrelTls.EnsureCertificateFor(addresses.Split(';', StringSplitOptions.RemoveEmptyEntries), builder.Configuration);
+    builder.WebHost.UseUrls(addresses);
     await using var app = RegistryApp.Build(builder);
     await app.RunAsync(cancellationToken);
 }));

@@ -1,5 +1,6 @@
 using Registry.Auth;
 using Registry.Distribution;
+using Registry.Hosting.Tls;
 
 namespace Registry.Hosting;
 
@@ -16,10 +17,12 @@ internal static class RegistryApp
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddRegistry(builder.Configuration);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBufferMemoryPoolFactory>();
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.UseRegistryTls();
         });
         return builder;
     }

@@ -8,6 +8,7 @@ using Registry.Data;
 using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
+using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.FileSystem;
 
@@ -27,6 +28,7 @@ internal static class RegistryServices
         services.AddBlobStore(configuration);
         services.AddDistribution();
         services.AddRegistryAuth(configuration);
+        services.AddRegistryTls(configuration);
         return services;
     }
 

@@ -44,6 +44,29 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task An_https_address_without_a_certificate_exits_1()
+    {
+        var result = await RegistryAsync(["serve", "--urls", $"https://127.0.0.1:{ClosedPort()}", "--data", _data], []);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("Tls:CertificatePath", result.Error);
+    }
+
+    [Fact]
+    public async Task A_missing_certificate_file_exits_1_naming_it()
+    {
+        var missing = Path.Combine(_data, "missing.crt");
+        var result = await RegistryAsync(["serve", "--urls", $"https://127.0.0.1:{ClosedPort()}", "--data", _data], new()
+        {
+            ["REGISTRY_Tls__CertificatePath"] = missing,
+            ["REGISTRY_Tls__KeyPath"] = Path.Combine(_data, "missing.key"),
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"cannot load the TLS certificate '{missing}'", result.Error);
+    }
+
+    [Fact]
     public async Task Migrate_creates_the_sqlite_database_and_exits()
     {
         var result = await RegistryAsync(["migrate", "--data", _data], []);

@@ -14,12 +14,16 @@ public sealed class ServerProcess : IAsyncDisposable
     public const string AdminPassword = "e2e-admin-password";
 
     private readonly StringBuilder _log = new();
+    private readonly TestCertificates? _tls;
     private Process? _process;
 
-    public ServerProcess(string dataPath)
+    /// <param name="dataPath">The server's data folder.</param>
+    /// <param name="tls">Serve https with these certificates instead of http.</param>
+    public ServerProcess(string dataPath, TestCertificates? tls = null)
     {
         DataPath = dataPath;
         Port = FreePort();
+        _tls = tls;
     }
 
     public string DataPath { get; }
@@ -28,7 +32,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string HostPort => $"127.0.0.1:{Port}";
 
-    public Uri BaseAddress => new($"http://{HostPort}");
+    public Uri BaseAddress => new($"{(_tls is null ? "http" : "https")}://{HostPort}");
 
     public string Log
     {
@@ -55,13 +59,20 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         start.Environment["REGISTRY_ADMIN_PASSWORD"] = AdminPassword;
+        if (_tls is not null)
+        {
+            start.Environment["REGISTRY_Tls__CertificatePath"] = _tls.CertificatePath;
+            start.Environment["REGISTRY_Tls__KeyPath"] = _tls.KeyPath;
+        }
+
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
 
-        using var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
+        using var client = NewClient();
+        client.Timeout = TimeSpan.FromSeconds(2);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
@@ -105,7 +116,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public HttpClient CreateClient()
     {
-        var client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
+        var client = NewClient();
         client.DefaultRequestHeaders.Authorization = RegistryFixture.Basic("admin", AdminPassword);
         return client;
     }
@@ -115,6 +126,9 @@ public sealed class ServerProcess : IAsyncDisposable
         await KillAsync();
         _process?.Dispose();
     }
+
+    private HttpClient NewClient() =>
+        _tls?.CreateClient(BaseAddress, HttpVersion.Version11) ?? new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromMinutes(5) };
 
     private void Append(string? line)
     {
