@@ -23,21 +23,22 @@ public interface IBlobStore
     Task StartUploadAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes <paramref name="source"/> into the upload at <paramref name="offset"/>, discarding anything
-    /// stored past that offset (the remains of an unacknowledged chunk). If the copy fails the upload is
-    /// cut back to <paramref name="offset"/>, so a failed chunk leaves no trace. Returns the new length.
-    /// Throws <see cref="UploadBusyException"/> while another write to the same upload is in progress.
+    /// Appends <paramref name="source"/> to the upload after the bytes <paramref name="current"/> describes,
+    /// disregarding anything stored past them (the remains of an unacknowledged chunk). Returns the new
+    /// progress; until the caller persists it, the upload is still <paramref name="current"/>, so a failed
+    /// write leaves no trace. Throws <see cref="UploadBusyException"/> where the store can tell that another
+    /// write to the same upload is in progress.
     /// </summary>
-    Task<long> WriteUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
+    Task<UploadProgress> WriteUploadAsync(string uploadId, UploadProgress current, Stream source, CancellationToken cancellationToken);
 
-    /// <summary>Opens the first <paramref name="length"/> bytes of an upload, to re-hash them when no hash state is at hand.</summary>
-    Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken);
+    /// <summary>Opens the bytes <paramref name="current"/> describes, to re-hash them when no hash state is at hand.</summary>
+    Task<Stream> OpenUploadReadAsync(string uploadId, UploadProgress current, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the first <paramref name="length"/> bytes of an upload the blob <paramref name="digest"/>,
-    /// durably and atomically, and removes the upload. A blob already stored under that digest is success.
+    /// Makes the bytes <paramref name="current"/> describes the blob <paramref name="digest"/>, durably and
+    /// atomically, and removes the upload. A blob already stored under that digest is success.
     /// </summary>
-    Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken);
+    Task CommitUploadAsync(string uploadId, UploadProgress current, Digest digest, CancellationToken cancellationToken);
 
     /// <summary>Discards an upload's storage; missing storage is not an error.</summary>
     Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken);

@@ -13,6 +13,9 @@ public sealed class UploadSessionEntity
 
     public long Offset { get; set; }
 
+    /// <summary>The blob store's record of where the acknowledged bytes are (see <c>UploadProgress</c>); null for the filesystem.</summary>
+    public string? StorageState { get; set; }
+
     public DateTime StartedAt { get; set; }
 
     public DateTime UpdatedAt { get; set; }

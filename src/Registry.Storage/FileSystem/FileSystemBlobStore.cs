@@ -74,24 +74,24 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
-    public async Task<long> WriteUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    public async Task<UploadProgress> WriteUploadAsync(string uploadId, UploadProgress current, Stream source, CancellationToken cancellationToken)
     {
         using var handle = OpenExclusive(uploadId);
-        return await UploadFileWriter.WriteAsync(handle, offset, source, cancellationToken);
+        return new UploadProgress(await UploadFileWriter.WriteAsync(handle, current.Length, source, cancellationToken), null);
     }
 
-    public Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)
+    public Task<Stream> OpenUploadReadAsync(string uploadId, UploadProgress current, CancellationToken cancellationToken)
     {
         var stream = new FileStream(UploadPath(uploadId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.SequentialScan);
-        return Task.FromResult<Stream>(new LengthLimitedStream(stream, length));
+        return Task.FromResult<Stream>(new LengthLimitedStream(stream, current.Length));
     }
 
-    public Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
+    public Task CommitUploadAsync(string uploadId, UploadProgress current, Digest digest, CancellationToken cancellationToken)
     {
         var uploadPath = UploadPath(uploadId);
         using (var handle = File.OpenHandle(uploadPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
         {
-            RandomAccess.SetLength(handle, length);
+            RandomAccess.SetLength(handle, current.Length);
             FlushToDisk(handle);
         }
 

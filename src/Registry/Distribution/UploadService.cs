@@ -61,12 +61,12 @@ internal sealed class UploadService(
             }
         }
 
-        var offset = session.Offset;
-        var hash = hashes.Take(session.Id, offset) ?? await RehashAsync(session.Id, offset, HashAlgorithmName.SHA256, cancellationToken);
-        long newLength;
+        var current = Progress(session);
+        var hash = hashes.Take(session.Id, current.Length) ?? await RehashAsync(session.Id, current, HashAlgorithmName.SHA256, cancellationToken);
+        UploadProgress written;
         try
         {
-            newLength = await store.WriteUploadAsync(session.Id, offset, new HashingReadStream(body, hash), cancellationToken);
+            written = await store.WriteUploadAsync(session.Id, current, new HashingReadStream(body, hash), cancellationToken);
         }
         catch (UploadBusyException)
         {
@@ -79,16 +79,17 @@ internal sealed class UploadService(
             throw;
         }
 
-        if (range is { } expected && newLength - offset != expected.Length)
+        // Not recording the new progress is what rolls a rejected chunk back: the store disregards what lies past the acknowledged bytes.
+        var received = written.Length - current.Length;
+        if (range is { } expected && received != expected.Length)
         {
             hash.Dispose();
-            await store.WriteUploadAsync(session.Id, offset, Stream.Null, CancellationToken.None);
-            return new OciError(OciErrorCode.BlobUploadInvalid, "chunk length does not match Content-Range", $"Content-Range covers {expected.Length} bytes, received {newLength - offset}");
+            return new OciError(OciErrorCode.BlobUploadInvalid, "chunk length does not match Content-Range", $"Content-Range covers {expected.Length} bytes, received {received}");
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
         var updated = await db.Database.ExecuteSqlAsync(
-            $"""UPDATE "UploadSessions" SET "Offset" = {newLength}, "UpdatedAt" = {now} WHERE "Id" = {session.Id} AND "Offset" = {offset}""",
+            $"""UPDATE "UploadSessions" SET "Offset" = {written.Length}, "StorageState" = {written.State}, "UpdatedAt" = {now} WHERE "Id" = {session.Id} AND "Offset" = {current.Length}""",
             CancellationToken.None);
         if (updated == 0)
         {
@@ -96,8 +97,9 @@ internal sealed class UploadService(
             return new OciError(OciErrorCode.BlobUploadInvalid, "the upload was changed concurrently", session.Id, 416);
         }
 
-        session.Offset = newLength;
-        hashes.Put(session.Id, newLength, hash);
+        session.Offset = written.Length;
+        session.StorageState = written.State;
+        hashes.Put(session.Id, written.Length, hash);
         return null;
     }
 
@@ -107,9 +109,9 @@ internal sealed class UploadService(
     /// </summary>
     public async Task<OciError?> CompleteAsync(UploadSessionEntity session, Digest digest, CancellationToken cancellationToken)
     {
-        var length = session.Offset;
-        IncrementalHash hash = digest.Algorithm == Digest.Sha256 ? hashes.Take(session.Id, length) ?? await RehashAsync(session.Id, length, HashAlgorithmName.SHA256, cancellationToken)
-            : await RehashAsync(session.Id, length, digest.HashAlgorithm, cancellationToken);
+        var current = Progress(session);
+        IncrementalHash hash = digest.Algorithm == Digest.Sha256 ? hashes.Take(session.Id, current.Length) ?? await RehashAsync(session.Id, current, HashAlgorithmName.SHA256, cancellationToken)
+            : await RehashAsync(session.Id, current, digest.HashAlgorithm, cancellationToken);
         Digest actual;
         using (hash)
         {
@@ -122,9 +124,9 @@ internal sealed class UploadService(
             return OciError.DigestInvalid($"expected {digest}, content has {actual}");
         }
 
-        await store.CommitUploadAsync(session.Id, length, digest, cancellationToken);
+        await store.CommitUploadAsync(session.Id, current, digest, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        await blobs.RecordAndLinkAsync(session.RepositoryId, digest, length, CancellationToken.None);
+        await blobs.RecordAndLinkAsync(session.RepositoryId, digest, current.Length, CancellationToken.None);
         await DeleteSessionRowAsync(session.Id, CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
         await durability.EnsureDurableAsync(CancellationToken.None);
@@ -140,15 +142,15 @@ internal sealed class UploadService(
         try
         {
             using var hash = IncrementalHash.CreateHash(digest.HashAlgorithm);
-            var length = await store.WriteUploadAsync(uploadId, 0, new HashingReadStream(body, hash), cancellationToken);
+            var written = await store.WriteUploadAsync(uploadId, UploadProgress.Empty, new HashingReadStream(body, hash), cancellationToken);
             var actual = Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
             if (!actual.Equals(digest))
             {
                 return OciError.DigestInvalid($"expected {digest}, content has {actual}");
             }
 
-            await store.CommitUploadAsync(uploadId, length, digest, cancellationToken);
-            await blobs.RecordAndLinkAsync(repositoryId, digest, length, CancellationToken.None);
+            await store.CommitUploadAsync(uploadId, written, digest, cancellationToken);
+            await blobs.RecordAndLinkAsync(repositoryId, digest, written.Length, CancellationToken.None);
             await durability.EnsureDurableAsync(CancellationToken.None);
             return null;
         }
@@ -169,10 +171,12 @@ internal sealed class UploadService(
     private Task<int> DeleteSessionRowAsync(string id, CancellationToken cancellationToken) =>
         db.Database.ExecuteSqlAsync($"""DELETE FROM "UploadSessions" WHERE "Id" = {id}""", cancellationToken);
 
-    private async Task<IncrementalHash> RehashAsync(string uploadId, long length, HashAlgorithmName algorithm, CancellationToken cancellationToken)
+    private static UploadProgress Progress(UploadSessionEntity session) => new(session.Offset, session.StorageState);
+
+    private async Task<IncrementalHash> RehashAsync(string uploadId, UploadProgress current, HashAlgorithmName algorithm, CancellationToken cancellationToken)
     {
         var hash = IncrementalHash.CreateHash(algorithm);
-        if (length == 0)
+        if (current.Length == 0)
         {
             return hash;
         }
@@ -180,7 +184,7 @@ internal sealed class UploadService(
         var buffer = ArrayPool<byte>.Shared.Rent(1024 * 1024);
         try
         {
-            await using var stream = await store.OpenUploadReadAsync(uploadId, length, cancellationToken);
+            await using var stream = await store.OpenUploadReadAsync(uploadId, current, cancellationToken);
             int read;
             while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
             {
