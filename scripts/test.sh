@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs the real clients the end-to-end tests drive, starts a
-# private Docker engine and a private PostgreSQL server, points podman/skopeo at an isolated
-# configuration, and runs every test.
+# private Docker engine, a private PostgreSQL server and a private Ceph RADOS Gateway (S3),
+# points podman/skopeo at an isolated configuration, and runs every test.
 # Extra arguments go to `dotnet test` (e.g. --filter FullyQualifiedName~Upload).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ export E2E_STATE_DIR="${E2E_STATE_DIR:-$(mktemp -d /tmp/registry-e2e.XXXXXX)}"
 cleanup() {
   scripts/ci/dockerd.sh purge >/dev/null 2>&1 || true
   scripts/ci/postgres.sh purge >/dev/null 2>&1 || true
+  scripts/ci/s3.sh purge >/dev/null 2>&1 || true
   scripts/ci/podman-env.sh --purge >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -21,6 +22,8 @@ eval "$(scripts/ci/dockerd.sh env)"
 eval "$(scripts/ci/podman-env.sh)"
 scripts/ci/postgres.sh start
 eval "$(scripts/ci/postgres.sh env)"
+scripts/ci/s3.sh start
+eval "$(scripts/ci/s3.sh env)"
 export REGISTRY_E2E=1
 
 dotnet test Registry.sln --configuration Release --logger "console;verbosity=normal" "$@"

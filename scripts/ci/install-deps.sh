@@ -23,6 +23,10 @@
 #   openssl     makes the test CA and server certificates for the TLS tests.
 #   postgresql-15  the server the PostgreSQL tests run against (postgres.sh
 #               starts a private one; the package's own cluster is never started).
+#   radosgw, ceph-mon, ceph-osd, ceph-common  Ceph 16 RADOS Gateway, the real S3 server
+#               the S3 tests run against (s3.sh starts a private one-monitor, one-memstore-OSD
+#               cluster; no system Ceph service is ever configured or started). ceph-common
+#               brings the ceph CLI, radosgw-admin, monmaptool and ceph-authtool.
 # Not needed, because the tests run as root with the vfs storage driver and
 # without container networking (--network none / netns "none"):
 # fuse-overlayfs, uidmap, slirp4netns, netavark/aardvark-dns, catatonit.
@@ -52,6 +56,10 @@ declare -A pkgs=(
   [umoci]=umoci
   [postgresql-15]=/usr/lib/postgresql/15/bin/initdb
   [openssl]=openssl
+  [radosgw]=radosgw
+  [ceph-mon]=ceph-mon
+  [ceph-osd]=ceph-osd
+  [ceph-common]=ceph
 )
 if $bench; then
   pkgs[golang-go]=go

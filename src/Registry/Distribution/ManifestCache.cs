@@ -19,7 +19,7 @@ internal sealed class ManifestCache : IDisposable
     private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
     private readonly TimeSpan _lifetime;
 
-    public ManifestCache(IOptions<RegistryOptions> options) => _lifetime = TimeSpan.FromSeconds(options.Value.ManifestCacheSeconds);
+    public ManifestCache(IOptions<RegistryOptions> options) => _lifetime = TimeSpan.FromSeconds(options.Value.ManifestCacheSeconds ?? 60);
 
     private bool Enabled => _lifetime > TimeSpan.Zero;
 

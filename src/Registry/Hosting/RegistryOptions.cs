@@ -26,8 +26,10 @@ public sealed class RegistryOptions
     /// <summary>
     /// How long a served manifest may be answered from memory. Changes made through this process are
     /// seen at once; the lifetime bounds staleness only for changes made by another process. 0 disables.
+    /// Unset, it is 60 on SQLite (one process) and 0 on PostgreSQL, where replicas share the database
+    /// and a tag moved through one must not be served stale by another.
     /// </summary>
-    public int ManifestCacheSeconds { get; set; } = 60;
+    public int? ManifestCacheSeconds { get; set; }
 
     /// <summary>An upload session untouched for this long is abandoned: its session and bytes are removed.</summary>
     public TimeSpan UploadSessionLifetime { get; set; } = TimeSpan.FromHours(24);

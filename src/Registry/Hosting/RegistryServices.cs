@@ -11,6 +11,7 @@ using Registry.Distribution;
 using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.FileSystem;
+using Registry.Storage.S3;
 
 namespace Registry.Hosting;
 
@@ -54,6 +55,7 @@ internal static class RegistryServices
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistryPostgreSql(connectionString));
                 services.AddSingleton<ICommitDurability, PostgreSqlCommits>();
                 services.AddSingleton(new DatabaseDescription(PostgreSqlDatabase.Describe(connectionString)));
+                services.PostConfigure<RegistryOptions>(o => o.ManifestCacheSeconds ??= 0);
                 break;
             default:
                 throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), [$"Database:Type '{options.Type}' is unknown; use 'sqlite' or 'postgresql'."]);
@@ -81,8 +83,11 @@ internal static class RegistryServices
             case "filesystem":
                 services.AddFileSystemBlobStore(configuration);
                 break;
+            case "s3":
+                services.AddS3BlobStore(configuration);
+                break;
             default:
-                throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem'."]);
+                throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem' or 's3'."]);
         }
     }
 
@@ -95,6 +100,19 @@ internal static class RegistryServices
         }
 
         services.AddSingleton<IBlobStore>(new FileSystemBlobStore(options));
+    }
+
+    private static void AddS3BlobStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(S3BlobStoreOptions.SectionName).Get<S3BlobStoreOptions>() ?? new S3BlobStoreOptions();
+        if (string.IsNullOrWhiteSpace(options.Bucket))
+        {
+            throw new OptionsValidationException(S3BlobStoreOptions.SectionName, typeof(S3BlobStoreOptions), ["Storage:Type 's3' needs Storage:S3:Bucket."]);
+        }
+
+        var store = new S3BlobStore(options);
+        services.AddSingleton<IBlobStore>(store);
+        services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureBucketAsync(options.CreateBucket, cancellationToken)));
     }
 
     private static void AddDistribution(this IServiceCollection services)

@@ -55,8 +55,9 @@ public sealed class EndToEndFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The client tests share their servers and run one at a time (podman's image store is one).</summary>
 [CollectionDefinition(Name)]
-public sealed class EndToEndGroup : ICollectionFixture<EndToEndFixture>
+public sealed class EndToEndGroup : ICollectionFixture<EndToEndFixture>, ICollectionFixture<PostgreSqlS3ServerFixture>
 {
     public const string Name = "end-to-end";
 }

@@ -3,16 +3,16 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.EndToEnd;
 
-[Collection(EndToEndGroup.Name)]
-public sealed class SkopeoTests(EndToEndFixture e2e)
+/// <summary>Run against each server: the embedded default, and PostgreSQL + S3 (the subclasses at the end).</summary>
+public abstract class SkopeoTests(EndToEndFixture e2e, ServerProcess server)
 {
     [SkippableFact]
     public async Task Copy_layout_to_registry_and_back_keeps_the_digest()
     {
         Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
         var creds = $"admin:{ServerProcess.AdminPassword}";
-        var reference = $"docker://{e2e.Server.HostPort}/e2e/skopeo:v1";
-        var output = e2e.WorkPath("skopeo-out");
+        var reference = $"docker://{server.HostPort}/e2e/skopeo:v1";
+        var output = e2e.WorkPath($"skopeo-out-{server.Port}");
 
         (await Cli.RunAsync("skopeo", ["copy", "--dest-creds", creds, $"oci:{e2e.ImageLayout}:latest", reference])).EnsureSuccess("skopeo copy to registry");
         (await Cli.RunAsync("skopeo", ["copy", "--src-creds", creds, reference, $"oci:{output}:v1"])).EnsureSuccess("skopeo copy from registry");
@@ -28,9 +28,15 @@ public sealed class SkopeoTests(EndToEndFixture e2e)
     {
         Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
 
-        var result = await Cli.RunAsync("skopeo", ["copy", "--dest-creds", "admin:wrong", $"oci:{e2e.ImageLayout}:latest", $"docker://{e2e.Server.HostPort}/e2e/denied:v1"]);
+        var result = await Cli.RunAsync("skopeo", ["copy", "--dest-creds", "admin:wrong", $"oci:{e2e.ImageLayout}:latest", $"docker://{server.HostPort}/e2e/denied:v1"]);
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("unauthorized", result.Error, StringComparison.OrdinalIgnoreCase);
     }
 }
+
+[Collection(EndToEndGroup.Name)]
+public sealed class SkopeoTestsOnSqliteAndFileSystem(EndToEndFixture e2e) : SkopeoTests(e2e, e2e.Server);
+
+[Collection(EndToEndGroup.Name)]
+public sealed class SkopeoTestsOnPostgreSqlAndS3(EndToEndFixture e2e, PostgreSqlS3ServerFixture backend) : SkopeoTests(e2e, backend.Require());

@@ -28,6 +28,9 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string DataPath { get; }
 
+    /// <summary>Extra environment for the process (configuration as <c>REGISTRY_Section__Key</c>).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     public int Port { get; }
 
     public string HostPort => $"127.0.0.1:{Port}";
@@ -59,6 +62,11 @@ public sealed class ServerProcess : IAsyncDisposable
         }
 
         start.Environment["REGISTRY_ADMIN_PASSWORD"] = AdminPassword;
+        foreach (var (name, value) in Environment)
+        {
+            start.Environment[name] = value;
+        }
+
         if (_tls is not null)
         {
             start.Environment["REGISTRY_Tls__CertificatePath"] = _tls.CertificatePath;
