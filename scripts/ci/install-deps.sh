@@ -20,6 +20,8 @@
 #   skopeo      1.9, copies images between OCI layouts, registries, docker.
 #   umoci       OCI layout tool (unpack/inspect in tests; make-test-image.sh
 #               itself needs only bash, tar, gzip, sha256sum).
+#   nodejs npm  run Azurite, the Azure Blob emulator (azurite.sh installs it with npm ci).
+#   curl        readiness checks of the test servers.
 #   openssl     makes the test CA and server certificates for the TLS tests.
 #   postgresql-15  the server the PostgreSQL tests run against (postgres.sh
 #               starts a private one; the package's own cluster is never started).
@@ -60,6 +62,9 @@ declare -A pkgs=(
   [ceph-mon]=ceph-mon
   [ceph-osd]=ceph-osd
   [ceph-common]=ceph
+  [nodejs]=node
+  [npm]=npm
+  [curl]=curl
 )
 if $bench; then
   pkgs[golang-go]=go

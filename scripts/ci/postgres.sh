@@ -39,7 +39,7 @@ start() {
     as_postgres "$bin/initdb" -D "$state/data" -U postgres --auth=trust -E UTF8 --no-locale --no-sync >/dev/null
   fi
   local port
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  port=$("$(dirname "$0")/free-port.sh")
   as_postgres "$bin/pg_ctl" -D "$state/data" -l "$state/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $state -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
     start >/dev/null

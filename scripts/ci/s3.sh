@@ -88,8 +88,7 @@ start() {
   local t0=$SECONDS fsid osd_uuid mon_port rgw_port i
   rm -rf "$state"
   mkdir -p "$state"/{mon.a,osd.0,run,log,rgw,crash}
-  read -r mon_port rgw_port < <(python3 -c 'import socket; s=[socket.socket() for _ in "ab"]
-[x.bind(("127.0.0.1", 0)) for x in s]; print(*(x.getsockname()[1] for x in s))')
+  { read -r mon_port; read -r rgw_port; } < <("$(dirname "$0")/free-port.sh" 2)
   fsid=$(cat /proc/sys/kernel/random/uuid)
   cat > "$CEPH_CONF" <<CONF
 [global]

@@ -124,7 +124,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             var received = 0L;
             while (true)
             {
-                var read = await FillAsync(source, buffer.AsMemory(filled, pieceSize - filled), cancellationToken);
+                var read = await StreamFill.ReadAsync(source, buffer.AsMemory(filled, pieceSize - filled), cancellationToken);
                 received += read;
                 filled += read;
                 if (filled < pieceSize)
@@ -258,7 +258,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     private async Task ReadPieceHeadAsync(string key, Memory<byte> head, CancellationToken cancellationToken)
     {
         using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key, ByteRange = new ByteRange(0, head.Length - 1) }, cancellationToken);
-        if (await FillAsync(response.ResponseStream, head, cancellationToken) != head.Length)
+        if (await StreamFill.ReadAsync(response.ResponseStream, head, cancellationToken) != head.Length)
         {
             throw new IOException($"upload piece s3://{_bucket}/{key} is shorter than recorded");
         }
@@ -287,22 +287,6 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    private static async ValueTask<int> FillAsync(Stream source, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < buffer.Length)
-        {
-            var read = await source.ReadAsync(buffer[total..], cancellationToken);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
-    }
 
     private string BlobKey(Digest digest) => $"{_prefix}blobs/{digest.Algorithm}/{digest.Encoded[..2]}/{digest.Encoded}";
 

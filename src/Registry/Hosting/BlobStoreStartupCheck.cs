@@ -1,8 +1,6 @@
-using Amazon.Runtime;
-
 namespace Registry.Hosting;
 
-/// <summary>Reaches the blob store before the server takes requests, so a wrong endpoint, bucket or credential fails the start with a message naming it.</summary>
+/// <summary>Reaches the blob store before the server takes requests, so a wrong endpoint, bucket, container or credential fails the start with a message naming it.</summary>
 internal sealed class BlobStoreStartupCheck(string description, Func<CancellationToken, Task> check) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -11,7 +9,7 @@ internal sealed class BlobStoreStartupCheck(string description, Func<Cancellatio
         {
             await check(cancellationToken);
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             throw new StartupException($"cannot use the blob store ({description}): {e.Message}", e);
         }

@@ -10,6 +10,7 @@ using Registry.Data.Sqlite;
 using Registry.Distribution;
 using Registry.Hosting.Tls;
 using Registry.Storage;
+using Registry.Storage.AzureBlob;
 using Registry.Storage.FileSystem;
 using Registry.Storage.S3;
 
@@ -86,8 +87,11 @@ internal static class RegistryServices
             case "s3":
                 services.AddS3BlobStore(configuration);
                 break;
+            case "azure":
+                services.AddAzureBlobStore(configuration);
+                break;
             default:
-                throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem' or 's3'."]);
+                throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem', 's3' or 'azure'."]);
         }
     }
 
@@ -113,6 +117,19 @@ internal static class RegistryServices
         var store = new S3BlobStore(options);
         services.AddSingleton<IBlobStore>(store);
         services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureBucketAsync(options.CreateBucket, cancellationToken)));
+    }
+
+    private static void AddAzureBlobStore(this IServiceCollection services, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(AzureBlobStoreOptions.SectionName).Get<AzureBlobStoreOptions>() ?? new AzureBlobStoreOptions();
+        if (string.IsNullOrWhiteSpace(options.ConnectionString) || string.IsNullOrWhiteSpace(options.Container))
+        {
+            throw new OptionsValidationException(AzureBlobStoreOptions.SectionName, typeof(AzureBlobStoreOptions), ["Storage:Type 'azure' needs Storage:Azure:ConnectionString and Storage:Azure:Container."]);
+        }
+
+        var store = new AzureBlobStore(options);
+        services.AddSingleton<IBlobStore>(store);
+        services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureContainerAsync(options.CreateContainer, cancellationToken)));
     }
 
     private static void AddDistribution(this IServiceCollection services)

@@ -57,7 +57,7 @@ public sealed class EndToEndFixture : IAsyncLifetime
 
 /// <summary>The client tests share their servers and run one at a time (podman's image store is one).</summary>
 [CollectionDefinition(Name)]
-public sealed class EndToEndGroup : ICollectionFixture<EndToEndFixture>, ICollectionFixture<PostgreSqlS3ServerFixture>
+public sealed class EndToEndGroup : ICollectionFixture<EndToEndFixture>, ICollectionFixture<PostgreSqlS3ServerFixture>, ICollectionFixture<PostgreSqlAzureServerFixture>
 {
     public const string Name = "end-to-end";
 }

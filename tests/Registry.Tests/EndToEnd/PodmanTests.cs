@@ -2,7 +2,7 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.EndToEnd;
 
-/// <summary>Run against each server: the embedded default, and PostgreSQL + S3 (the subclasses at the end).</summary>
+/// <summary>Run against each server: the embedded default, PostgreSQL + S3 and PostgreSQL + Azure Blob (the subclasses at the end).</summary>
 public abstract class PodmanTests(EndToEndFixture e2e, ServerProcess server)
 {
     [SkippableFact]
@@ -41,3 +41,6 @@ public sealed class PodmanTestsOnSqliteAndFileSystem(EndToEndFixture e2e) : Podm
 
 [Collection(EndToEndGroup.Name)]
 public sealed class PodmanTestsOnPostgreSqlAndS3(EndToEndFixture e2e, PostgreSqlS3ServerFixture backend) : PodmanTests(e2e, backend.Require());
+
+[Collection(EndToEndGroup.Name)]
+public sealed class PodmanTestsOnPostgreSqlAndAzure(EndToEndFixture e2e, PostgreSqlAzureServerFixture backend) : PodmanTests(e2e, backend.Require());

@@ -3,7 +3,7 @@ using Registry.Tests.Support;
 
 namespace Registry.Tests.EndToEnd;
 
-/// <summary>Run against each server: the embedded default, and PostgreSQL + S3 (the subclasses at the end).</summary>
+/// <summary>Run against each server: the embedded default, PostgreSQL + S3 and PostgreSQL + Azure Blob (the subclasses at the end).</summary>
 public abstract class SkopeoTests(EndToEndFixture e2e, ServerProcess server)
 {
     [SkippableFact]
@@ -40,3 +40,6 @@ public sealed class SkopeoTestsOnSqliteAndFileSystem(EndToEndFixture e2e) : Skop
 
 [Collection(EndToEndGroup.Name)]
 public sealed class SkopeoTestsOnPostgreSqlAndS3(EndToEndFixture e2e, PostgreSqlS3ServerFixture backend) : SkopeoTests(e2e, backend.Require());
+
+[Collection(EndToEndGroup.Name)]
+public sealed class SkopeoTestsOnPostgreSqlAndAzure(EndToEndFixture e2e, PostgreSqlAzureServerFixture backend) : SkopeoTests(e2e, backend.Require());

@@ -1,6 +1,7 @@
-namespace Registry.Storage.FileSystem;
+namespace Registry.Storage;
 
-internal static class StreamFill
+/// <summary>Reading a request body in large pieces.</summary>
+public static class StreamFill
 {
     /// <summary>
     /// Reads until <paramref name="buffer"/> is full or the stream ends, so the disk sees large
