@@ -29,6 +29,8 @@ public sealed record OciError(OciErrorCode Code, string Message, string? Detail 
         OciErrorCode.RangeInvalid => "RANGE_INVALID",
         OciErrorCode.PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
         OciErrorCode.TagInvalid => "TAG_INVALID",
+        OciErrorCode.Unknown => "UNKNOWN",
+        OciErrorCode.Unavailable => "UNAVAILABLE",
         _ => throw new ArgumentOutOfRangeException(nameof(Code)),
     };
 
@@ -42,6 +44,8 @@ public sealed record OciError(OciErrorCode Code, string Message, string? Detail 
         OciErrorCode.Denied => 403,
         OciErrorCode.Unsupported => 415,
         OciErrorCode.TooManyRequests => 429,
+        OciErrorCode.Unknown => 500,
+        OciErrorCode.Unavailable => 503,
         OciErrorCode.RangeInvalid => 416,
         _ => 400,
     };

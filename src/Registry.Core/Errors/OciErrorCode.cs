@@ -23,4 +23,10 @@ public enum OciErrorCode
     RangeInvalid,
     PaginationNumberInvalid,
     TagInvalid,
+
+    /// <summary>The server cannot serve what it stored (distribution's UNKNOWN, 500).</summary>
+    Unknown,
+
+    /// <summary>A backend the request needs is unreachable; retry later (distribution's UNAVAILABLE, 503).</summary>
+    Unavailable,
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Registry.Auth;
 using Registry.Core.Errors;
 using Registry.Core.Names;
+using Registry.Storage;
 
 namespace Registry.Distribution;
 
@@ -60,9 +61,23 @@ internal static partial class DistributionApi
         {
             await DispatchAsync(context, route, method);
         }
+        catch (BlobUnreadableException e)
+        {
+            // Never serve bytes that fail authentication: an error before the response starts, a cut connection after.
+            Log.BlobUnreadable(Logger(context), context.Request.Path, e.Message);
+            if (context.Response.HasStarted)
+            {
+                context.Abort();
+            }
+            else
+            {
+                context.Response.Clear();
+                await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.Unknown, "the stored blob cannot be read", e.Message));
+            }
+        }
         catch (Exception e) when (IsClientGone(context, e))
         {
-            Log.ClientAborted(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Registry.Distribution"), method, context.Request.Path, e.Message);
+            Log.ClientAborted(Logger(context), method, context.Request.Path, e.Message);
             if (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
             {
                 await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.BlobUploadInvalid, "the request body was incomplete", e.Message));
@@ -150,5 +165,11 @@ internal static partial class DistributionApi
     {
         [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "{Method} {Path} aborted by the client: {Reason}")]
         public static partial void ClientAborted(ILogger logger, string method, string path, string reason);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "{Path}: stored blob cannot be served: {Reason}")]
+        public static partial void BlobUnreadable(ILogger logger, string path, string reason);
     }
+
+    private static ILogger Logger(HttpContext context) =>
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Registry.Distribution");
 }

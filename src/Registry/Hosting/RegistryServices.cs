@@ -11,6 +11,7 @@ using Registry.Distribution;
 using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.AzureBlob;
+using Registry.Storage.Encryption;
 using Registry.Storage.FileSystem;
 using Registry.Storage.S3;
 
@@ -79,23 +80,47 @@ internal static class RegistryServices
     private static void AddBlobStore(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+        IBlobStore store;
         switch (options.Type.ToLowerInvariant())
         {
             case "filesystem":
-                services.AddFileSystemBlobStore(configuration);
+                store = CreateFileSystemBlobStore(configuration);
                 break;
             case "s3":
-                services.AddS3BlobStore(configuration);
+                store = services.AddS3BlobStore(configuration);
                 break;
             case "azure":
-                services.AddAzureBlobStore(configuration);
+                store = services.AddAzureBlobStore(configuration);
                 break;
             default:
                 throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem', 's3' or 'azure'."]);
         }
+
+        services.AddSingleton(AddEncryption(store, configuration));
     }
 
-    private static void AddFileSystemBlobStore(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>With <c>Encryption:Enabled</c>, blobs are sealed at rest under a data key per blob, wrapped by the master key file.</summary>
+    private static IBlobStore AddEncryption(IBlobStore store, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(EncryptionOptions.SectionName).Get<EncryptionOptions>() ?? new EncryptionOptions();
+        if (!options.Enabled)
+        {
+            return store;
+        }
+
+        var keyFile = options.KeyFile is { Length: > 0 } path ? path : Path.Combine(DataPath(configuration), "master-keys");
+        try
+        {
+            return new EncryptingBlobStore(store, new LocalKeyFile(keyFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot use the master key file '{Path.GetFullPath(keyFile)}': {e.Message}", e);
+        }
+    }
+
+
+    private static FileSystemBlobStore CreateFileSystemBlobStore(IConfiguration configuration)
     {
         var options = configuration.GetSection(FileSystemBlobStoreOptions.SectionName).Get<FileSystemBlobStoreOptions>() ?? new FileSystemBlobStoreOptions();
         if (string.IsNullOrWhiteSpace(options.RootPath))
@@ -103,10 +128,10 @@ internal static class RegistryServices
             options.RootPath = DataPath(configuration);
         }
 
-        services.AddSingleton<IBlobStore>(new FileSystemBlobStore(options));
+        return new FileSystemBlobStore(options);
     }
 
-    private static void AddS3BlobStore(this IServiceCollection services, IConfiguration configuration)
+    private static S3BlobStore AddS3BlobStore(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(S3BlobStoreOptions.SectionName).Get<S3BlobStoreOptions>() ?? new S3BlobStoreOptions();
         if (string.IsNullOrWhiteSpace(options.Bucket))
@@ -115,11 +140,11 @@ internal static class RegistryServices
         }
 
         var store = new S3BlobStore(options);
-        services.AddSingleton<IBlobStore>(store);
         services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureBucketAsync(options.CreateBucket, cancellationToken)));
+        return store;
     }
 
-    private static void AddAzureBlobStore(this IServiceCollection services, IConfiguration configuration)
+    private static AzureBlobStore AddAzureBlobStore(this IServiceCollection services, IConfiguration configuration)
     {
         var options = configuration.GetSection(AzureBlobStoreOptions.SectionName).Get<AzureBlobStoreOptions>() ?? new AzureBlobStoreOptions();
         if (string.IsNullOrWhiteSpace(options.ConnectionString) || string.IsNullOrWhiteSpace(options.Container))
@@ -128,8 +153,8 @@ internal static class RegistryServices
         }
 
         var store = new AzureBlobStore(options);
-        services.AddSingleton<IBlobStore>(store);
         services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureContainerAsync(options.CreateContainer, cancellationToken)));
+        return store;
     }
 
     private static void AddDistribution(this IServiceCollection services)
