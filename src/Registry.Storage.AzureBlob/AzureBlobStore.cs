@@ -40,6 +40,15 @@ public sealed class AzureBlobStore : IBlobStore
     /// <summary>Where this store points, for messages (never with credentials).</summary>
     public string Description { get; }
 
+    /// <summary>Failures that mean the service is unreachable or failing (network, 5xx, retries exhausted), not that a request was wrong.</summary>
+    public static bool IsUnavailable(Exception e) => e switch
+    {
+        RequestFailedException failed => failed.Status == 0 || failed.Status >= 500,
+        AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
+        HttpRequestException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
+
     /// <summary>Checks the container is reachable (creating it if asked to), so a misconfiguration fails at start.</summary>
     public async Task EnsureContainerAsync(bool create, CancellationToken cancellationToken)
     {

@@ -62,6 +62,14 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     /// <summary>Where this store points, for messages (never with credentials).</summary>
     public string Description { get; }
 
+    /// <summary>Failures that mean S3 is unreachable or failing (network, 5xx), not that a request was wrong.</summary>
+    public static bool IsUnavailable(Exception e) => e switch
+    {
+        AmazonServiceException service => service.StatusCode == 0 || (int)service.StatusCode >= 500,
+        AmazonClientException or HttpRequestException or System.Net.Sockets.SocketException => true,
+        _ => false,
+    };
+
     /// <summary>Checks the bucket is reachable (creating it if asked to), so a misconfiguration fails at start.</summary>
     public async Task EnsureBucketAsync(bool create, CancellationToken cancellationToken)
     {

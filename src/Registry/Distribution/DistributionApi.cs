@@ -45,35 +45,27 @@ internal static partial class DistributionApi
             return;
         }
 
-        var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required);
-        if (!decision.Allowed)
-        {
-            if (decision.Challenge is not null)
-            {
-                context.Response.Headers.WWWAuthenticate = decision.Challenge;
-            }
-
-            await OciResponses.WriteErrorAsync(context, decision.Error!);
-            return;
-        }
-
         try
         {
+            var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required);
+            if (!decision.Allowed)
+            {
+                if (decision.Challenge is not null)
+                {
+                    context.Response.Headers.WWWAuthenticate = decision.Challenge;
+                }
+
+                await OciResponses.WriteErrorAsync(context, decision.Error!);
+                return;
+            }
+
             await DispatchAsync(context, route, method);
         }
         catch (BlobUnreadableException e)
         {
             // Never serve bytes that fail authentication: an error before the response starts, a cut connection after.
             Log.BlobUnreadable(Logger(context), context.Request.Path, e.Message);
-            if (context.Response.HasStarted)
-            {
-                context.Abort();
-            }
-            else
-            {
-                context.Response.Clear();
-                await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.Unknown, "the stored blob cannot be read", e.Message));
-            }
+            await OciResponses.FailAsync(context, new OciError(OciErrorCode.Unknown, "the stored blob cannot be read", e.Message));
         }
         catch (Exception e) when (IsClientGone(context, e))
         {

@@ -35,4 +35,17 @@ internal static class OciResponses
 
     public static OciError MethodNotAllowed(string method) =>
         new(OciErrorCode.Unsupported, "the operation is unsupported", $"method {method} is not allowed here", 405);
+
+    /// <summary>An error response if nothing was sent yet; otherwise the connection is cut, so a client never takes a partial body for a whole one.</summary>
+    public static async Task FailAsync(HttpContext context, OciError error)
+    {
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        context.Response.Clear();
+        await WriteErrorAsync(context, error);
+    }
 }

@@ -30,6 +30,8 @@ internal static class RegistryApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseBackendFaults();
+        app.UseAuthentication();
         app.MapDistributionApi();
         app.MapTokenEndpoint();
         return app;

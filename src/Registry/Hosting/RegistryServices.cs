@@ -87,10 +87,12 @@ internal static class RegistryServices
                 store = CreateFileSystemBlobStore(configuration);
                 break;
             case "s3":
-                store = services.AddS3BlobStore(configuration);
+                var s3 = services.AddS3BlobStore(configuration);
+                store = new FaultTranslatingBlobStore(s3, s3.Description, S3BlobStore.IsUnavailable);
                 break;
             case "azure":
-                store = services.AddAzureBlobStore(configuration);
+                var azure = services.AddAzureBlobStore(configuration);
+                store = new FaultTranslatingBlobStore(azure, azure.Description, AzureBlobStore.IsUnavailable);
                 break;
             default:
                 throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem', 's3' or 'azure'."]);

@@ -26,6 +26,39 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_with_an_unreachable_s3_exits_1_naming_the_bucket_and_endpoint()
+    {
+        var port = ClosedPort();
+        var result = await RegistryAsync(["serve", "--urls", $"http://127.0.0.1:{ClosedPort()}", "--data", _data], new()
+        {
+            ["REGISTRY_Storage__Type"] = "s3",
+            ["REGISTRY_Storage__S3__ServiceUrl"] = $"http://127.0.0.1:{port}",
+            ["REGISTRY_Storage__S3__Bucket"] = "layers",
+            ["REGISTRY_Storage__S3__AccessKey"] = "key",
+            ["REGISTRY_Storage__S3__SecretKey"] = "s3cret-key",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"cannot use the blob store (S3 bucket 'layers' at http://127.0.0.1:{port})", result.Error);
+        Assert.DoesNotContain("s3cret-key", result.Error + result.Output);
+    }
+
+    [Fact]
+    public async Task Serve_with_an_unreachable_azure_account_exits_1_naming_the_container()
+    {
+        var port = ClosedPort();
+        var result = await RegistryAsync(["serve", "--urls", $"http://127.0.0.1:{ClosedPort()}", "--data", _data], new()
+        {
+            ["REGISTRY_Storage__Type"] = "azure",
+            ["REGISTRY_Storage__Azure__ConnectionString"] = $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:{port}/devstoreaccount1;",
+            ["REGISTRY_Storage__Azure__Container"] = "layers",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"cannot use the blob store (Azure Blob container 'layers' at http://127.0.0.1:{port})", result.Error);
+    }
+
+    [Fact]
     public async Task An_unknown_database_type_exits_1_with_the_setting_named()
     {
         var result = await RegistryAsync(["serve", "--data", _data], new() { ["REGISTRY_Database__Type"] = "oracle" });

@@ -1,0 +1,53 @@
+using Registry.Core.Content;
+
+namespace Registry.Storage;
+
+/// <summary>
+/// Turns a remote store's failures to reach its backend (network errors, 5xx, timeouts; which ones
+/// the store says) into <see cref="BlobStoreUnavailableException"/>, which the API answers with 503
+/// and which leaves an upload where it was, to be resumed once the backend is back.
+/// </summary>
+public sealed class FaultTranslatingBlobStore(IBlobStore inner, string description, Func<Exception, bool> isUnavailable) : IBlobStore
+{
+    public Task<long?> GetLengthAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.GetLengthAsync(digest, cancellationToken));
+
+    public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.OpenReadAsync(digest, cancellationToken));
+
+    public Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.DeleteAsync(digest, cancellationToken));
+
+    public Task StartUploadAsync(string uploadId, CancellationToken cancellationToken) => Call(async () =>
+    {
+        await inner.StartUploadAsync(uploadId, cancellationToken);
+        return true;
+    });
+
+    public Task<UploadProgress> WriteUploadAsync(string uploadId, UploadProgress current, Stream source, CancellationToken cancellationToken) =>
+        Call(() => inner.WriteUploadAsync(uploadId, current, source, cancellationToken));
+
+    public Task<Stream> OpenUploadReadAsync(string uploadId, UploadProgress current, CancellationToken cancellationToken) =>
+        Call(() => inner.OpenUploadReadAsync(uploadId, current, cancellationToken));
+
+    public Task CommitUploadAsync(string uploadId, UploadProgress current, Digest digest, CancellationToken cancellationToken) => Call(async () =>
+    {
+        await inner.CommitUploadAsync(uploadId, current, digest, cancellationToken);
+        return true;
+    });
+
+    public Task DeleteUploadAsync(string uploadId, CancellationToken cancellationToken) => Call(async () =>
+    {
+        await inner.DeleteUploadAsync(uploadId, cancellationToken);
+        return true;
+    });
+
+    private async Task<T> Call<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation();
+        }
+        catch (Exception e) when (e is not BlobUnreadableException and not BlobStoreUnavailableException and not OperationCanceledException && isUnavailable(e))
+        {
+            throw new BlobStoreUnavailableException($"{description} is unavailable: {e.Message}", e);
+        }
+    }
+}
