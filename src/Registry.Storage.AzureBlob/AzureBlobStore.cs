@@ -79,6 +79,8 @@ public sealed class AzureBlobStore : IBlobStore
         return await blob.OpenReadAsync(new BlobOpenReadOptions(allowModifications: false) { BufferSize = 1024 * 1024 }, cancellationToken);
     }
 
+    public Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken) => Task.FromResult<Uri?>(null);
+
     public async Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken) =>
         await _container.GetBlobClient(BlobName(digest)).DeleteIfExistsAsync(cancellationToken: cancellationToken);
 

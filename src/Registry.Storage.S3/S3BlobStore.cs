@@ -24,6 +24,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     private readonly string _bucket;
     private readonly string _prefix;
     private readonly int _pieceSize;
+    private readonly TimeSpan? _redirectLifetime;
 
     public S3BlobStore(S3BlobStoreOptions options)
     {
@@ -36,6 +37,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         _bucket = options.Bucket;
         _prefix = options.Prefix;
         _pieceSize = options.PieceSize;
+        _redirectLifetime = options.RedirectPulls ? options.RedirectLifetime : null;
         var config = new AmazonS3Config
         {
             ForcePathStyle = options.ForcePathStyle,
@@ -90,6 +92,25 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     {
         var key = BlobKey(digest);
         return await HeadAsync(key, cancellationToken) is { } length ? new S3ObjectReadStream(_client, _bucket, key, length) : null;
+    }
+
+    /// <summary>A presigned GET of the blob's object, when <see cref="S3BlobStoreOptions.RedirectPulls"/> is on.</summary>
+    public async Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        if (_redirectLifetime is not { } lifetime)
+        {
+            return null;
+        }
+
+        var url = await _client.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+        {
+            BucketName = _bucket,
+            Key = BlobKey(digest),
+            Verb = HttpVerb.GET,
+            Expires = DateTime.UtcNow + lifetime,
+            Protocol = _client.Config.ServiceURL?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+        });
+        return new Uri(url);
     }
 
     public async Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken)

@@ -29,6 +29,15 @@ public sealed class S3BlobStoreOptions
     public bool CreateBucket { get; set; }
 
     /// <summary>
+    /// Answer blob GETs with a 307 to a presigned S3 URL, so layer bytes flow from S3 to the client
+    /// directly (clients must reach the S3 endpoint). Ignored with encryption at rest.
+    /// </summary>
+    public bool RedirectPulls { get; set; }
+
+    /// <summary>How long a presigned pull URL stays valid.</summary>
+    public TimeSpan RedirectLifetime { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
     /// Size of the pieces an upload is stored in, and so of the multipart parts of large blobs: at least
     /// S3's 5 MiB part minimum. Each chunk being written holds up to two pieces in memory.
     /// </summary>

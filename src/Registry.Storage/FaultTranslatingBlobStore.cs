@@ -13,6 +13,8 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
 
     public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.OpenReadAsync(digest, cancellationToken));
 
+    public Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.GetDownloadUrlAsync(digest, cancellationToken));
+
     public Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.DeleteAsync(digest, cancellationToken));
 
     public Task StartUploadAsync(string uploadId, CancellationToken cancellationToken) => Call(async () =>

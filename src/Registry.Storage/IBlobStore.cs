@@ -16,6 +16,12 @@ public interface IBlobStore
     /// <summary>Opens a blob for reading (seekable, for Range requests), or null when it is not stored.</summary>
     Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// A short-lived URL from which a client may download the blob directly from the backend, or null when
+    /// the store does not offer one (or is not configured to). Pulls are then redirected there.
+    /// </summary>
+    Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken);
+
     /// <summary>Removes a blob; true when it existed.</summary>
     Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken);
 

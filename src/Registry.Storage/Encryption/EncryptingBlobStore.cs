@@ -50,6 +50,9 @@ public sealed class EncryptingBlobStore(IBlobStore inner, IMasterKeyProvider key
         }
     }
 
+    /// <summary>Never: the backend holds only sealed bytes, which only this store can open.</summary>
+    public Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken) => Task.FromResult<Uri?>(null);
+
     public Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken) => inner.DeleteAsync(digest, cancellationToken);
 
     public Task StartUploadAsync(string uploadId, CancellationToken cancellationToken) => inner.StartUploadAsync(uploadId, cancellationToken);

@@ -56,6 +56,8 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
     }
 
+    public Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken) => Task.FromResult<Uri?>(null);
+
     public Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken)
     {
         var path = BlobPath(digest);

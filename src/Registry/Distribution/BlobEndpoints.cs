@@ -38,6 +38,16 @@ internal static class BlobEndpoints
         }
 
         var store = context.RequestServices.GetRequiredService<IBlobStore>();
+        if (await store.GetDownloadUrlAsync(digest, context.RequestAborted) is { } direct)
+        {
+            // The bytes come from the object store itself; the client verifies them against the digest.
+            context.Response.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            headers.Location = direct.ToString();
+            headers.CacheControl = "no-store";
+            context.Response.ContentLength = 0;
+            return;
+        }
+
         var stream = await store.OpenReadAsync(digest, context.RequestAborted);
         if (stream is null)
         {
