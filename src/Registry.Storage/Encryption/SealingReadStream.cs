@@ -8,7 +8,7 @@ namespace Registry.Storage.Encryption;
 /// the end, less than a chunk, is not yielded but kept in <see cref="Remainder"/> for the caller to
 /// seal into the upload's progress record.
 /// </summary>
-internal sealed class SealingReadStream(Stream source, AesGcm aes, long firstIndex, byte[] prefix) : Stream
+internal sealed class SealingReadStream(Stream source, AesGcm aes, long firstIndex, byte[] prefix) : ReadOnlyStream
 {
     private readonly byte[] _plain = new byte[EncryptedBlobFormat.ChunkSize];
     private readonly byte[] _record = new byte[EncryptedBlobFormat.RecordSize];
@@ -26,16 +26,6 @@ internal sealed class SealingReadStream(Stream source, AesGcm aes, long firstInd
     /// <summary>The plaintext after the last full chunk, once the source has ended.</summary>
     public byte[] Remainder { get; private set; } = [];
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_recordOffset == EncryptedBlobFormat.RecordSize)
@@ -51,21 +41,6 @@ internal sealed class SealingReadStream(Stream source, AesGcm aes, long firstInd
         _recordOffset += count;
         return count;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     private async ValueTask<bool> SealNextAsync(CancellationToken cancellationToken)
     {
