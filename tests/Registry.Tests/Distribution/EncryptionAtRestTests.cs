@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Distribution;
@@ -22,6 +23,35 @@ public sealed class EncryptionAtRestTests(EncryptionAtRestTests.EncryptedRegistr
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
         Assert.Equal(content.AsSpan(70_000, 70_001).ToArray(), await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(200_000, response.Content.Headers.ContentRange!.Length);
+    }
+
+    [Fact]
+    public async Task A_chunked_upload_of_odd_sizes_completes_even_when_it_must_be_rehashed_from_storage()
+    {
+        byte[][] chunks = [OciTestClient.RandomBytes(70_000), OciTestClient.RandomBytes(3), OciTestClient.RandomBytes(65_536), OciTestClient.RandomBytes(131_073)];
+        byte[] content = [.. chunks.SelectMany(c => c)];
+        var digest = OciTestClient.DigestOf(content);
+        var start = await _client.PostAsync("/v2/encrypted/chunked/blobs/uploads/", null);
+        var location = start.Headers.Location!;
+        long offset = 0;
+        foreach (var chunk in chunks)
+        {
+            var body = new ByteArrayContent(chunk);
+            body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            body.Headers.TryAddWithoutValidation("Content-Range", $"{offset}-{offset + chunk.Length - 1}");
+            var patch = await _client.PatchAsync(location, body);
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+            location = patch.Headers.Location!;
+            offset += chunk.Length;
+        }
+
+        // As after a restart or on another replica: no running hash, so the PUT re-reads (and decrypts) the stored upload.
+        var uploadId = location.OriginalString.Split('?')[0].Split('/')[^1];
+        registry.Services.GetRequiredService<Registry.Distribution.UploadHashCache>().Forget(uploadId);
+        var put = await _client.PutAsync(OciTestClient.WithQuery(location, $"digest={digest}"), null);
+
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(content, await _client.GetByteArrayAsync($"/v2/encrypted/chunked/blobs/{digest}"));
     }
 
     [Fact]
