@@ -11,7 +11,8 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
 {
     public Task<long?> GetLengthAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.GetLengthAsync(digest, cancellationToken));
 
-    public Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.OpenReadAsync(digest, cancellationToken));
+    public async Task<Stream?> OpenReadAsync(Digest digest, CancellationToken cancellationToken) =>
+        await Call(() => inner.OpenReadAsync(digest, cancellationToken)) is { } stream ? new TranslatingReadStream(stream, this) : null;
 
     public Task<Uri?> GetDownloadUrlAsync(Digest digest, CancellationToken cancellationToken) => Call(() => inner.GetDownloadUrlAsync(digest, cancellationToken));
 
@@ -47,9 +48,52 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
         {
             return await operation();
         }
-        catch (Exception e) when (e is not BlobUnreadableException and not BlobStoreUnavailableException and not OperationCanceledException && isUnavailable(e))
+        catch (Exception e) when (Translates(e))
         {
-            throw new BlobStoreUnavailableException($"{description} is unavailable: {e.Message}", e);
+            throw Unavailable(e);
+        }
+    }
+
+    private bool Translates(Exception e) =>
+        e is not BlobUnreadableException and not BlobStoreUnavailableException and not OperationCanceledException && isUnavailable(e);
+
+    private BlobStoreUnavailableException Unavailable(Exception e) => new($"{description} is unavailable: {e.Message}", e);
+
+    /// <summary>A blob being read: the backend failing mid-read is reported the same way as failing to open.</summary>
+    private sealed class TranslatingReadStream(Stream inner, FaultTranslatingBlobStore store) : SeekableReadStream
+    {
+        public override bool CanSeek => inner.CanSeek;
+
+        public override long Length => inner.Length;
+
+        public override long Position
+        {
+            get => inner.Position;
+            set => inner.Position = value;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => inner.Seek(offset, origin);
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await inner.ReadAsync(buffer, cancellationToken);
+            }
+            catch (Exception e) when (store.Translates(e))
+            {
+                throw store.Unavailable(e);
+            }
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }
