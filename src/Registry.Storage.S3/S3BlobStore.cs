@@ -19,6 +19,7 @@ namespace Registry.Storage.S3;
 public sealed class S3BlobStore : IBlobStore, IDisposable
 {
     private const int MinimumPieceSize = 5 * 1024 * 1024;
+    private const int SmallChunk = 256 * 1024;
 
     private readonly AmazonS3Client _client;
     private readonly string _bucket;
@@ -138,19 +139,51 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         var index = (int)(current.Length / pieceSize);
         var kept = recorded.Nonces.Take(index).ToList();
         var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var filled = (int)(current.Length % pieceSize);
+        byte[]? prefix = null;
+        var prefixLength = 0;
+        if (filled == 0)
+        {
+            // Most chunks of small layers fit a small buffer: they are stored without holding a piece-sized one.
+            prefix = ArrayPool<byte>.Shared.Rent(SmallChunk);
+            prefixLength = await StreamFill.ReadAsync(source, prefix.AsMemory(0, SmallChunk), cancellationToken);
+            if (prefixLength < SmallChunk)
+            {
+                try
+                {
+                    if (prefixLength == 0)
+                    {
+                        return current;
+                    }
+
+                    await PutAsync(PieceKey(uploadId, index, nonce), prefix, prefixLength, cancellationToken);
+                    return new UploadProgress(current.Length + prefixLength, new UploadPieces(pieceSize, [.. kept, nonce]).Format());
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(prefix);
+                }
+            }
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(pieceSize);
         byte[]? spare = null;
         Task storing = Task.CompletedTask;
         try
         {
-            // A chunk that starts inside a piece rewrites that piece: its acknowledged head comes first.
-            var filled = (int)(current.Length % pieceSize);
+            var received = 0L;
             if (filled > 0)
             {
+                // A chunk that starts inside a piece rewrites that piece: its acknowledged head comes first.
                 await ReadPieceHeadAsync(PieceKey(uploadId, index, recorded.Nonces[index]), buffer.AsMemory(0, filled), cancellationToken);
             }
+            else
+            {
+                prefix.AsSpan(0, prefixLength).CopyTo(buffer);
+                filled = prefixLength;
+                received = prefixLength;
+            }
 
-            var received = 0L;
             while (true)
             {
                 var read = await StreamFill.ReadAsync(source, buffer.AsMemory(filled, pieceSize - filled), cancellationToken);
@@ -170,11 +203,6 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
             }
 
             await storing;
-            if (received == 0)
-            {
-                return current;
-            }
-
             if (filled > 0)
             {
                 await PutAsync(PieceKey(uploadId, index, nonce), buffer, filled, cancellationToken);
@@ -191,6 +219,11 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
         }
         finally
         {
+            if (prefix is not null)
+            {
+                ArrayPool<byte>.Shared.Return(prefix);
+            }
+
             ArrayPool<byte>.Shared.Return(buffer);
             if (spare is not null)
             {
