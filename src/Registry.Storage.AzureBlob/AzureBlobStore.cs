@@ -18,6 +18,8 @@ namespace Registry.Storage.AzureBlob;
 /// </summary>
 public sealed class AzureBlobStore : IBlobStore
 {
+    private const int SmallChunk = 256 * 1024;
+
     private readonly BlobContainerClient _container;
     private readonly string _prefix;
     private readonly int _blockSize;
@@ -46,6 +48,7 @@ public sealed class AzureBlobStore : IBlobStore
         RequestFailedException failed => failed.Status == 0 || failed.Status >= 500,
         AggregateException aggregate => aggregate.InnerExceptions.All(IsUnavailable),
         HttpRequestException or System.Net.Sockets.SocketException => true,
+        IOException { InnerException: System.Net.Sockets.SocketException } => true,
         _ => false,
     };
 
@@ -95,7 +98,9 @@ public sealed class AzureBlobStore : IBlobStore
         var upload = _container.GetBlockBlobClient(UploadName(uploadId));
         var blocks = ParseBlocks(current.State);
         var nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        var buffer = ArrayPool<byte>.Shared.Rent(_blockSize);
+        // The first block is small, so a chunk of a small layer never holds a block-sized buffer; blocks may differ in size.
+        var buffer = ArrayPool<byte>.Shared.Rent(SmallChunk);
+        var size = SmallChunk;
         byte[]? spare = null;
         Task staging = Task.CompletedTask;
         try
@@ -103,7 +108,7 @@ public sealed class AzureBlobStore : IBlobStore
             var received = 0L;
             while (true)
             {
-                var filled = await StreamFill.ReadAsync(source, buffer.AsMemory(0, _blockSize), cancellationToken);
+                var filled = await StreamFill.ReadAsync(source, buffer.AsMemory(0, size), cancellationToken);
                 if (filled == 0)
                 {
                     break;
@@ -114,12 +119,23 @@ public sealed class AzureBlobStore : IBlobStore
                 var id = BlockId(nonce, blocks.Count);
                 blocks.Add(id);
                 staging = upload.StageBlockAsync(id, new MemoryStream(buffer, 0, filled, writable: false), cancellationToken: cancellationToken);
-                spare ??= ArrayPool<byte>.Shared.Rent(_blockSize);
-                (buffer, spare) = (spare, buffer);
-                if (filled < _blockSize)
+                if (filled < size)
                 {
                     break;
                 }
+
+                size = _blockSize;
+                if (spare is null || spare.Length < size)
+                {
+                    if (spare is not null)
+                    {
+                        ArrayPool<byte>.Shared.Return(spare);
+                    }
+
+                    spare = ArrayPool<byte>.Shared.Rent(size);
+                }
+
+                (buffer, spare) = (spare, buffer);
             }
 
             await staging;

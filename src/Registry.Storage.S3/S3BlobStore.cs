@@ -70,6 +70,7 @@ public sealed class S3BlobStore : IBlobStore, IDisposable
     {
         AmazonServiceException service => service.StatusCode == 0 || (int)service.StatusCode >= 500,
         AmazonClientException or HttpRequestException or System.Net.Sockets.SocketException => true,
+        IOException { InnerException: System.Net.Sockets.SocketException } => true,
         _ => false,
     };
 

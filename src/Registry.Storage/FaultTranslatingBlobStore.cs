@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using Registry.Core.Content;
 
 namespace Registry.Storage;
@@ -25,7 +26,7 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
     });
 
     public Task<UploadProgress> WriteUploadAsync(string uploadId, UploadProgress current, Stream source, CancellationToken cancellationToken) =>
-        Call(() => inner.WriteUploadAsync(uploadId, current, source, cancellationToken));
+        Call(() => inner.WriteUploadAsync(uploadId, current, new ClientBody(source), cancellationToken));
 
     public Task<Stream> OpenUploadReadAsync(string uploadId, UploadProgress current, CancellationToken cancellationToken) =>
         Call(() => inner.OpenUploadReadAsync(uploadId, current, cancellationToken));
@@ -48,6 +49,12 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
         {
             return await operation();
         }
+        catch (ClientBodyException e)
+        {
+            // The client's side failed (a dropped connection mid-upload), not the backend: passed on as it was.
+            ExceptionDispatchInfo.Throw(e.InnerException!);
+            throw;
+        }
         catch (Exception e) when (Translates(e))
         {
             throw Unavailable(e);
@@ -55,9 +62,27 @@ public sealed class FaultTranslatingBlobStore(IBlobStore inner, string descripti
     }
 
     private bool Translates(Exception e) =>
-        e is not BlobUnreadableException and not BlobStoreUnavailableException and not OperationCanceledException && isUnavailable(e);
+        e is not BlobUnreadableException and not BlobStoreUnavailableException and not OperationCanceledException and not ClientBodyException && isUnavailable(e);
 
     private BlobStoreUnavailableException Unavailable(Exception e) => new($"{description} is unavailable: {e.Message}", e);
+
+    /// <summary>Marks failures to read the request body, so that a socket error there is never taken for the backend's.</summary>
+    private sealed class ClientBodyException(Exception inner) : IOException(inner.Message, inner);
+
+    private sealed class ClientBody(Stream source) : ReadOnlyStream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await source.ReadAsync(buffer, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ClientBodyException(e);
+            }
+        }
+    }
 
     /// <summary>A blob being read: the backend failing mid-read is reported the same way as failing to open.</summary>
     private sealed class TranslatingReadStream(Stream inner, FaultTranslatingBlobStore store) : SeekableReadStream

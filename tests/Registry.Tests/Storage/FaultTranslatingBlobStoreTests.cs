@@ -37,6 +37,18 @@ public sealed class FaultTranslatingBlobStoreTests : IDisposable
         await Assert.ThrowsAsync<InvalidDataException>(async () => await blob.ReadExactlyAsync(new byte[10]));
     }
 
+    [Fact]
+    public async Task A_client_dropping_its_upload_is_not_taken_for_the_backend_failing()
+    {
+        var (store, _) = await StoreWithBlobAsync(e => e is IOException { InnerException: System.Net.Sockets.SocketException });
+        await store.StartUploadAsync("u2", default);
+        var dropped = new IOException("connection reset by the client", new System.Net.Sockets.SocketException(104));
+
+        var error = await Assert.ThrowsAsync<IOException>(() => store.WriteUploadAsync("u2", UploadProgress.Empty, new DroppingBody(dropped), default));
+
+        Assert.Same(dropped, error);
+    }
+
     public void Dispose()
     {
         FailingReadStore.Next = null;
@@ -52,6 +64,12 @@ public sealed class FaultTranslatingBlobStoreTests : IDisposable
         var progress = await files.WriteUploadAsync("u1", UploadProgress.Empty, new MemoryStream(content), default);
         await files.CommitUploadAsync("u1", progress, digest, default);
         return (new FaultTranslatingBlobStore(new FailingReadStore(files), "test store", isUnavailable), digest);
+    }
+
+    /// <summary>A request body whose client goes away.</summary>
+    private sealed class DroppingBody(Exception failure) : ReadOnlyStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => throw failure;
     }
 
     /// <summary>A fake at the backend seam: its blob streams throw the failure set in <see cref="Next"/>.</summary>
