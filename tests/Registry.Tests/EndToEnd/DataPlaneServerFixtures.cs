@@ -71,15 +71,7 @@ public sealed class PostgreSqlS3ServerFixture : DataPlaneServerFixture
 
     protected override void SkipUnlessStoreAvailable() => S3TestServer.SkipUnlessAvailable();
 
-    protected override void ConfigureStore(ServerProcess server)
-    {
-        server.Environment["REGISTRY_Storage__Type"] = "s3";
-        server.Environment["REGISTRY_Storage__S3__ServiceUrl"] = S3TestServer.Url!;
-        server.Environment["REGISTRY_Storage__S3__AccessKey"] = S3TestServer.AccessKey!;
-        server.Environment["REGISTRY_Storage__S3__SecretKey"] = S3TestServer.SecretKey!;
-        server.Environment["REGISTRY_Storage__S3__Bucket"] = _bucket;
-        server.Environment["REGISTRY_Storage__S3__CreateBucket"] = "true";
-    }
+    protected override void ConfigureStore(ServerProcess server) => S3TestServer.Configure(server, _bucket);
 
     protected override Task DeleteStoreAsync() => S3TestServer.DeleteBucketAsync(_bucket);
 }

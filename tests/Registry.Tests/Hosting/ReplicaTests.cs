@@ -37,12 +37,7 @@ public sealed class ReplicaTests : IAsyncLifetime
             var replica = new ServerProcess(Path.Combine(_root, name));
             replica.Environment["REGISTRY_Database__Type"] = "postgresql";
             replica.Environment["REGISTRY_Database__ConnectionString"] = connectionString;
-            replica.Environment["REGISTRY_Storage__Type"] = "s3";
-            replica.Environment["REGISTRY_Storage__S3__ServiceUrl"] = S3TestServer.Url!;
-            replica.Environment["REGISTRY_Storage__S3__AccessKey"] = S3TestServer.AccessKey!;
-            replica.Environment["REGISTRY_Storage__S3__SecretKey"] = S3TestServer.SecretKey!;
-            replica.Environment["REGISTRY_Storage__S3__Bucket"] = _bucket;
-            replica.Environment["REGISTRY_Storage__S3__CreateBucket"] = "true";
+            S3TestServer.Configure(replica, _bucket);
             _replicas.Add(replica);
             await replica.StartAsync();
         }

@@ -33,6 +33,17 @@ public static class S3TestServer
     private static AmazonS3Client Client() =>
         new(new BasicAWSCredentials(AccessKey, SecretKey), new AmazonS3Config { ServiceURL = Url, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
 
+    /// <summary>Points a registry process at <paramref name="bucket"/> on the test server (created at its start).</summary>
+    public static void Configure(ServerProcess server, string bucket)
+    {
+        server.Environment["REGISTRY_Storage__Type"] = "s3";
+        server.Environment["REGISTRY_Storage__S3__ServiceUrl"] = Url!;
+        server.Environment["REGISTRY_Storage__S3__AccessKey"] = AccessKey!;
+        server.Environment["REGISTRY_Storage__S3__SecretKey"] = SecretKey!;
+        server.Environment["REGISTRY_Storage__S3__Bucket"] = bucket;
+        server.Environment["REGISTRY_Storage__S3__CreateBucket"] = "true";
+    }
+
     public static string NewBucketName() => "registry-test-" + Guid.NewGuid().ToString("N")[..20];
 
     public static async Task<int> CountObjectsAsync(string bucket, string prefix)
