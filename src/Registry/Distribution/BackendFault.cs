@@ -21,15 +21,7 @@ internal static partial class BackendFault
         {
             var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Registry.Backends");
             Log.Unavailable(logger, context.Request.Method, context.Request.Path, backend, e.Message);
-            if (context.Response.HasStarted)
-            {
-                context.Abort();
-                return;
-            }
-
-            context.Response.Clear();
-            context.Response.Headers.RetryAfter = "1";
-            await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.Unavailable, $"the {backend} is unavailable; retry later", e.Message));
+            await OciResponses.FailAsync(context, new OciError(OciErrorCode.Unavailable, $"the {backend} is unavailable; retry later", e.Message), retryAfterSeconds: "1");
         }
     });
 

@@ -37,7 +37,7 @@ internal static class OciResponses
         new(OciErrorCode.Unsupported, "the operation is unsupported", $"method {method} is not allowed here", 405);
 
     /// <summary>An error response if nothing was sent yet; otherwise the connection is cut, so a client never takes a partial body for a whole one.</summary>
-    public static async Task FailAsync(HttpContext context, OciError error)
+    public static async Task FailAsync(HttpContext context, OciError error, string? retryAfterSeconds = null)
     {
         if (context.Response.HasStarted)
         {
@@ -46,6 +46,11 @@ internal static class OciResponses
         }
 
         context.Response.Clear();
+        if (retryAfterSeconds is not null)
+        {
+            context.Response.Headers.RetryAfter = retryAfterSeconds;
+        }
+
         await WriteErrorAsync(context, error);
     }
 }

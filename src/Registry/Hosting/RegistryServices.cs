@@ -54,9 +54,10 @@ internal static class RegistryServices
                     throw new OptionsValidationException(DatabaseOptions.SectionName, typeof(DatabaseOptions), ["Database:Type 'postgresql' needs Database:ConnectionString."]);
                 }
 
+                var description = Validated(DatabaseOptions.SectionName, () => PostgreSqlDatabase.Describe(connectionString));
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistryPostgreSql(connectionString));
                 services.AddSingleton<ICommitDurability, PostgreSqlCommits>();
-                services.AddSingleton(new DatabaseDescription(PostgreSqlDatabase.Describe(connectionString)));
+                services.AddSingleton(new DatabaseDescription(description));
                 services.PostConfigure<RegistryOptions>(o => o.ManifestCacheSeconds ??= 0);
                 break;
             default:
@@ -141,7 +142,7 @@ internal static class RegistryServices
             throw new OptionsValidationException(S3BlobStoreOptions.SectionName, typeof(S3BlobStoreOptions), ["Storage:Type 's3' needs Storage:S3:Bucket."]);
         }
 
-        var store = new S3BlobStore(options);
+        var store = Validated(S3BlobStoreOptions.SectionName, () => new S3BlobStore(options));
         services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureBucketAsync(options.CreateBucket, cancellationToken)));
         return store;
     }
@@ -154,7 +155,7 @@ internal static class RegistryServices
             throw new OptionsValidationException(AzureBlobStoreOptions.SectionName, typeof(AzureBlobStoreOptions), ["Storage:Type 'azure' needs Storage:Azure:ConnectionString and Storage:Azure:Container."]);
         }
 
-        var store = new AzureBlobStore(options);
+        var store = Validated(AzureBlobStoreOptions.SectionName, () => new AzureBlobStore(options));
         services.AddHostedService(sp => new BlobStoreStartupCheck(store.Description, cancellationToken => store.EnsureContainerAsync(options.CreateContainer, cancellationToken)));
         return store;
     }
@@ -215,6 +216,19 @@ internal static class RegistryServices
         if (keyRingPreload is not null)
         {
             services.Remove(keyRingPreload);
+        }
+    }
+
+    /// <summary>Settings a backend's client rejects (a malformed connection string, a size below a minimum) are configuration errors, reported in one line.</summary>
+    private static T Validated<T>(string section, Func<T> create)
+    {
+        try
+        {
+            return create();
+        }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            throw new OptionsValidationException(section, typeof(T), [$"{section}: {e.Message}"]);
         }
     }
 

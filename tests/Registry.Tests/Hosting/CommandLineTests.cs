@@ -99,6 +99,26 @@ public sealed class CommandLineTests : IDisposable
         Assert.Contains($"cannot load the TLS certificate '{missing}'", result.Error);
     }
 
+    [Theory]
+    [InlineData("REGISTRY_Database__Type=postgresql", "REGISTRY_Database__ConnectionString=not a connection string", "Database:")]
+    [InlineData("REGISTRY_Storage__Type=s3", "REGISTRY_Storage__S3__PieceSize=1000", "Storage:S3:")]
+    [InlineData("REGISTRY_Storage__Type=azure", "REGISTRY_Storage__Azure__ConnectionString=not a connection string", "Storage:Azure:")]
+    public async Task A_malformed_backend_setting_exits_1_in_one_line_naming_its_section(string type, string setting, string section)
+    {
+        var environment = new Dictionary<string, string> { ["REGISTRY_Storage__S3__Bucket"] = "b", ["REGISTRY_Storage__Azure__Container"] = "c" };
+        foreach (var pair in new[] { type, setting })
+        {
+            environment[pair[..pair.IndexOf('=', StringComparison.Ordinal)]] = pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..];
+        }
+
+        var result = await RegistryAsync(["migrate", "--data", _data], environment);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("registry: invalid configuration:", result.Error, StringComparison.Ordinal);
+        Assert.Contains(section, result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Migrate_creates_the_sqlite_database_and_exits()
     {
