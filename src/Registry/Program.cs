@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Registry.GarbageCollection;
 using Registry.Hosting;
 using Registry.Hosting.Tls;
 
@@ -26,6 +27,15 @@ migrate.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
     Console.WriteLine("metadata database is up to date");
 }));
 root.Subcommands.Add(migrate);
+
+var dryRun = new Option<bool>("--dry-run") { Description = "List what would be removed; remove nothing." };
+var gc = new Command("gc", "Collect garbage once: unreferenced blobs (and untagged manifests, if configured) past their grace period.") { data, dryRun };
+gc.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
+{
+    await using var app = RegistryApp.Build(builder);
+    await GarbageCollectionCommand.RunAsync(app.Services, parse.GetValue(dryRun), Console.Out, cancellationToken);
+}));
+root.Subcommands.Add(gc);
 
 return await root.Parse(args).InvokeAsync();
 

@@ -31,8 +31,14 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<bool>("Deleting")
+                        .HasColumnType("boolean");
+
                     b.Property<long>("Size")
                         .HasColumnType("bigint");
+
+                    b.Property<DateTime>("TouchedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Digest");
 
@@ -75,6 +81,9 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<string>("SubjectDigest")
                         .HasMaxLength(200)
                         .HasColumnType("character varying(200)");
+
+                    b.Property<DateTime>("TouchedAt")
+                        .HasColumnType("timestamp with time zone");
 
                     b.HasKey("Id");
 

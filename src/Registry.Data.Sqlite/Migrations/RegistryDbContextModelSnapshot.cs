@@ -26,8 +26,14 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("Deleting")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("Size")
                         .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("TouchedAt")
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Digest");
 
@@ -67,6 +73,9 @@ namespace Registry.Data.Sqlite.Migrations
 
                     b.Property<string>("SubjectDigest")
                         .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("TouchedAt")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");

@@ -24,5 +24,12 @@ public sealed class ManifestEntity
 
     public DateTime CreatedAt { get; set; }
 
+    /// <summary>
+    /// When the manifest was pushed or last lost a tag or a parent index. Collection of untagged
+    /// manifests spares it for a grace period after this (a multi-platform push puts the children before
+    /// the index that tags them; a moved tag may be moved back).
+    /// </summary>
+    public DateTime TouchedAt { get; set; }
+
     public List<ManifestReferenceEntity> References { get; set; } = [];
 }

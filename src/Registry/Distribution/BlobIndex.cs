@@ -5,14 +5,14 @@ using Registry.Data;
 namespace Registry.Distribution;
 
 /// <summary>Which blobs exist and which repositories link them.</summary>
-internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, TimeProvider clock)
+internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, IRowLocks locks, TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<long>>> LinkedSizeQuery =
         new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
             (from link in db.RepositoryBlobs
              join repo in db.Repositories on link.RepositoryId equals repo.Id
              join blob in db.Blobs on link.Digest equals blob.Digest
-             where repo.Name == repository && link.Digest == digest
+             where repo.Name == repository && link.Digest == digest && !blob.Deleting
              select blob.Size + 1).FirstOrDefault()));
 
     /// <summary>The size of a blob linked into <paramref name="repository"/>, or null when it is not readable there.</summary>
@@ -23,33 +23,41 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
         return sizePlusOne == 0 ? null : sizePlusOne - 1;
     }
 
-    /// <summary>The size of a stored blob whatever repository holds it, or null.</summary>
-    public async Task<long?> FindSizeAsync(Digest digest, CancellationToken cancellationToken) =>
-        await db.Blobs.Where(b => b.Digest == digest.Value).Select(b => (long?)b.Size).FirstOrDefaultAsync(cancellationToken);
+    /// <summary>
+    /// Digest and size of the given blobs that are linked into the repository, held against garbage
+    /// collection until the caller's transaction ends.
+    /// </summary>
+    public async Task<Dictionary<string, long>> LockLinkedAsync(long repositoryId, IReadOnlyList<string> digests, CancellationToken cancellationToken)
+    {
+        await LockRowsAsync(db, "Blobs", digests, locks.ForShare, cancellationToken);
+        return await (from link in db.RepositoryBlobs
+                      join blob in db.Blobs on link.Digest equals blob.Digest
+                      where link.RepositoryId == repositoryId && digests.Contains(link.Digest) && !blob.Deleting
+                      select new { blob.Digest, blob.Size }).ToDictionaryAsync(b => b.Digest, b => b.Size, cancellationToken);
+    }
 
-    /// <summary>Digest and size of the given blobs that are linked into the repository.</summary>
-    public Task<Dictionary<string, long>> FindLinkedAsync(long repositoryId, IReadOnlyCollection<string> digests, CancellationToken cancellationToken) =>
-        (from link in db.RepositoryBlobs
-         join blob in db.Blobs on link.Digest equals blob.Digest
-         where link.RepositoryId == repositoryId && digests.Contains(link.Digest)
-         select new { blob.Digest, blob.Size }).ToDictionaryAsync(b => b.Digest, b => b.Size, cancellationToken);
-
-    /// <summary>Records a stored blob (if new) and links it into the repository.</summary>
-    public async Task RecordAndLinkAsync(long repositoryId, Digest digest, long size, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records that the blob's bytes are about to be stored: a new row, or a fresh grace period that
+    /// also stops a deletion the collector has not carried out yet. It comes before the bytes are
+    /// stored, so the collector never deletes what an upload is committing.
+    /// </summary>
+    public async Task ClaimAsync(Digest digest, long size, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         await db.Database.ExecuteSqlAsync(
-            $"""INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt") VALUES ({digest.Value}, {size}, {now}) ON CONFLICT ("Digest") DO NOTHING""",
+            $"""
+            INSERT INTO "Blobs" ("Digest", "Size", "CreatedAt", "TouchedAt", "Deleting") VALUES ({digest.Value}, {size}, {now}, {now}, {false})
+            ON CONFLICT ("Digest") DO UPDATE SET "TouchedAt" = excluded."TouchedAt", "Deleting" = excluded."Deleting"
+            """,
             cancellationToken);
-        await LinkAsync(repositoryId, digest, cancellationToken);
     }
 
-    /// <summary>Links an already recorded blob into a repository.</summary>
+    /// <summary>Links a claimed blob into a repository.</summary>
     public async Task LinkAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         await db.Database.ExecuteSqlAsync(
-            $"""INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "LinkedAt") VALUES ({repositoryId}, {digest.Value}, {now}) ON CONFLICT ("RepositoryId", "Digest") DO NOTHING""",
+            $"""INSERT INTO "RepositoryBlobs" ("RepositoryId", "Digest", "LinkedAt") VALUES ({repositoryId}, {digest.Value}, {now}) ON CONFLICT ("RepositoryId", "Digest") DO UPDATE SET "LinkedAt" = excluded."LinkedAt" """,
             cancellationToken);
     }
 
@@ -63,11 +71,24 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
         return unlinked;
     }
 
-    /// <summary>Links a blob stored for another repository into this one (a cross-repository mount), durably.</summary>
-    public async Task MountAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Links a blob stored for another repository into this one (a cross-repository mount), durably and
+    /// with a fresh grace period; false when garbage collection is deleting the blob.
+    /// </summary>
+    public async Task<bool> MountAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
     {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var touched = await db.Database.ExecuteSqlAsync(
+            $"""UPDATE "Blobs" SET "TouchedAt" = {now} WHERE "Digest" = {digest.Value} AND NOT "Deleting" """,
+            cancellationToken);
+        if (touched == 0)
+        {
+            return false;
+        }
+
         await LinkAsync(repositoryId, digest, cancellationToken);
         await durability.EnsureDurableAsync(CancellationToken.None);
+        return true;
     }
 
     /// <summary>Names of up to <paramref name="limit"/> repositories that link the blob, for automatic cross-mounting.</summary>
@@ -77,4 +98,18 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
          where link.Digest == digest.Value
          orderby repo.Name
          select repo.Name).Take(limit).ToListAsync(cancellationToken);
+
+    /// <summary>Takes <paramref name="clause"/> locks on the rows of <paramref name="table"/> with the given digests (nothing to do where the clause is empty).</summary>
+    public static async Task LockRowsAsync(RegistryDbContext db, string table, IReadOnlyList<string> digests, string clause, CancellationToken cancellationToken)
+    {
+        if (clause.Length == 0 || digests.Count == 0)
+        {
+            return;
+        }
+
+        // The table name is a caller's constant; the digests go as parameters.
+        var placeholders = string.Join(", ", digests.Select((_, i) => $"{{{i}}}"));
+        var sql = $"""SELECT 1 FROM "{table}" WHERE "Digest" IN ({placeholders}){clause}""";
+        await db.Database.ExecuteSqlRawAsync(sql, digests, cancellationToken);
+    }
 }

@@ -67,7 +67,7 @@ internal static class ListingEndpoints
     }
 
     /// <summary>Reads <c>n</c> (capped) and <c>last</c>; false when <c>n</c> is not a non-negative integer.</summary>
-    private static bool TryReadPage(HttpContext context, out int limit, out string? last)
+    internal static bool TryReadPage(HttpContext context, out int limit, out string? last)
     {
         var options = context.RequestServices.GetRequiredService<IOptions<RegistryOptions>>().Value;
         var query = context.Request.Query;
@@ -87,10 +87,10 @@ internal static class ListingEndpoints
         return true;
     }
 
-    private static OciError PageSizeInvalid(HttpContext context) =>
+    internal static OciError PageSizeInvalid(HttpContext context) =>
         new(OciErrorCode.PaginationNumberInvalid, "invalid number of results requested", $"n='{context.Request.Query["n"]}' must be a non-negative integer");
 
-    private static void SetNextLink(HttpContext context, string path, Page page, int limit)
+    internal static void SetNextLink(HttpContext context, string path, Page page, int limit)
     {
         if (page.HasMore && page.Items.Count > 0)
         {

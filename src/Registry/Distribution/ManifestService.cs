@@ -13,7 +13,7 @@ namespace Registry.Distribution;
 internal sealed record StoredManifest(string Digest, string MediaType, byte[] Content, string? SubjectDigest);
 
 /// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
-internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, TimeProvider clock)
+internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, IRowLocks locks, TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<StoredManifest?>>> ByDigestQuery =
         new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -53,12 +53,17 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
+
+        // What the manifest references is checked and held inside the transaction that records the
+        // references, so garbage collection cannot delete it in between.
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (await CheckReferencesAsync(repositoryId, manifest, cancellationToken) is { } referenceError)
         {
             return (null, null, referenceError);
         }
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await BlobIndex.LockRowsAsync(db, "Manifests", [digest.Value], locks.ForShare, cancellationToken);
         var exists = await db.Manifests.AnyAsync(m => m.RepositoryId == repositoryId && m.Digest == digest.Value, cancellationToken);
         if (!exists)
         {
@@ -71,7 +76,8 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
                 ArtifactType = manifest.EffectiveArtifactType,
                 SubjectDigest = manifest.Subject?.Digest.Value,
                 AnnotationsJson = manifest.Annotations is { Count: > 0 } a ? JsonSerializer.Serialize(a, DistributionJson.Default.IReadOnlyDictionaryStringString) : null,
-                CreatedAt = clock.GetUtcNow().UtcDateTime,
+                CreatedAt = now,
+                TouchedAt = now,
                 References = manifest.RequiredBlobs.Select(d => (d.Digest.Value, ReferenceKind.Blob))
                     .Concat(manifest.Manifests.Select(d => (d.Digest.Value, ReferenceKind.Manifest)))
                     .DistinctBy(r => r.Item1)
@@ -83,7 +89,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
 
         if (reference.Tag is { } tag)
         {
-            var now = clock.GetUtcNow().UtcDateTime;
+            await TouchTaggedAsync(repositoryId, tag, now, cancellationToken);
             await db.Database.ExecuteSqlAsync(
                 $"""
                 INSERT INTO "Tags" ("RepositoryId", "Name", "ManifestDigest", "UpdatedAt") VALUES ({repositoryId}, {tag}, {digest.Value}, {now})
@@ -106,8 +112,10 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
             return false;
         }
 
+        var now = clock.GetUtcNow().UtcDateTime;
         if (reference.Tag is { } tag)
         {
+            await TouchTaggedAsync(repositoryId, tag, now, cancellationToken);
             var untagged = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
             cache.Invalidate(repository);
             await durability.EnsureDurableAsync(CancellationToken.None);
@@ -116,6 +124,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
 
         var digest = reference.Digest!.Value;
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await TouchReferencedAsync(repositoryId, digest, now, cancellationToken);
         await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
         var deleted = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -129,7 +138,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         var required = manifest.RequiredBlobs.ToList();
         if (required.Count > 0)
         {
-            var found = await blobs.FindLinkedAsync(repositoryId, required.Select(d => d.Digest.Value).Distinct().ToList(), cancellationToken);
+            var found = await blobs.LockLinkedAsync(repositoryId, required.Select(d => d.Digest.Value).Distinct().ToList(), cancellationToken);
             foreach (var descriptor in required)
             {
                 if (!found.TryGetValue(descriptor.Digest.Value, out var size))
@@ -147,6 +156,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         if (manifest.Manifests.Count > 0)
         {
             var children = manifest.Manifests.Select(d => d.Digest.Value).Distinct().ToList();
+            await BlobIndex.LockRowsAsync(db, "Manifests", children, locks.ForShare, cancellationToken);
             var found = await db.Manifests
                 .Where(m => m.RepositoryId == repositoryId && children.Contains(m.Digest))
                 .Select(m => m.Digest)
@@ -158,6 +168,35 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         return null;
+    }
+
+    /// <summary>The manifest a tag points at is about to lose it: it gets a fresh grace period before untagged collection.</summary>
+    private Task<int> TouchTaggedAsync(long repositoryId, string tag, DateTime now, CancellationToken cancellationToken) =>
+        db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE "Manifests" SET "TouchedAt" = {now}
+            WHERE "RepositoryId" = {repositoryId} AND "Digest" IN (SELECT "ManifestDigest" FROM "Tags" WHERE "RepositoryId" = {repositoryId} AND "Name" = {tag})
+            """,
+            cancellationToken);
+
+    /// <summary>
+    /// A manifest is about to be deleted: what it referenced gets a fresh grace period, so deleting an
+    /// image and pushing it again does not race the collector for the layers.
+    /// </summary>
+    private async Task TouchReferencedAsync(long repositoryId, string digest, DateTime now, CancellationToken cancellationToken)
+    {
+        await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE "Blobs" SET "TouchedAt" = {now}
+            WHERE "Digest" IN (SELECT r."Digest" FROM "ManifestReferences" r JOIN "Manifests" m ON m."Id" = r."ManifestId" WHERE m."RepositoryId" = {repositoryId} AND m."Digest" = {digest} AND r."Kind" = {(int)ReferenceKind.Blob})
+            """,
+            cancellationToken);
+        await db.Database.ExecuteSqlAsync(
+            $"""
+            UPDATE "Manifests" SET "TouchedAt" = {now}
+            WHERE "RepositoryId" = {repositoryId} AND "Digest" IN (SELECT r."Digest" FROM "ManifestReferences" r JOIN "Manifests" m ON m."Id" = r."ManifestId" WHERE m."RepositoryId" = {repositoryId} AND m."Digest" = {digest} AND r."Kind" = {(int)ReferenceKind.Manifest})
+            """,
+            cancellationToken);
     }
 
     private static Digest HashAs(Digest algorithmOf, byte[] content)

@@ -179,8 +179,10 @@ internal static class UploadEndpoints
             }
 
             var repositoryId = await services.GetRequiredService<RepositoryStore>().EnsureAsync(repository, context.RequestAborted);
-            await index.MountAsync(repositoryId, digest, context.RequestAborted);
-            return true;
+            if (await index.MountAsync(repositoryId, digest, context.RequestAborted))
+            {
+                return true;
+            }
         }
 
         return false;

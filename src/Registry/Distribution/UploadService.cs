@@ -124,9 +124,10 @@ internal sealed class UploadService(
             return OciError.DigestInvalid($"expected {digest}, content has {actual}");
         }
 
+        await blobs.ClaimAsync(digest, current.Length, cancellationToken);
         await store.CommitUploadAsync(session.Id, current, digest, cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        await blobs.RecordAndLinkAsync(session.RepositoryId, digest, current.Length, CancellationToken.None);
+        await blobs.LinkAsync(session.RepositoryId, digest, CancellationToken.None);
         await DeleteSessionRowAsync(session.Id, CancellationToken.None);
         await transaction.CommitAsync(CancellationToken.None);
         await durability.EnsureDurableAsync(CancellationToken.None);
@@ -149,8 +150,9 @@ internal sealed class UploadService(
                 return OciError.DigestInvalid($"expected {digest}, content has {actual}");
             }
 
+            await blobs.ClaimAsync(digest, written.Length, cancellationToken);
             await store.CommitUploadAsync(uploadId, written, digest, cancellationToken);
-            await blobs.RecordAndLinkAsync(repositoryId, digest, written.Length, CancellationToken.None);
+            await blobs.LinkAsync(repositoryId, digest, CancellationToken.None);
             await durability.EnsureDurableAsync(CancellationToken.None);
             return null;
         }

@@ -1,3 +1,4 @@
+using Registry.Accounting;
 using Registry.Auth;
 using Registry.Distribution;
 using Registry.Hosting.Tls;
@@ -34,6 +35,7 @@ internal static class RegistryApp
         app.UseAuthentication();
         app.MapDistributionApi();
         app.MapTokenEndpoint();
+        app.MapStorageUsage();
         return app;
     }
 }

@@ -3,11 +3,13 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
+using Registry.Accounting;
 using Registry.Auth;
 using Registry.Data;
 using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
+using Registry.GarbageCollection;
 using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.AzureBlob;
@@ -30,6 +32,7 @@ internal static class RegistryServices
         services.AddMetadataDatabase(configuration);
         services.AddBlobStore(configuration);
         services.AddDistribution();
+        services.AddGarbageCollection(configuration);
         services.AddRegistryAuth(configuration);
         services.AddRegistryTls(configuration);
         return services;
@@ -46,6 +49,7 @@ internal static class RegistryServices
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistrySqlite(path));
                 services.AddSingleton<ICommitDurability>(new SqliteWalFlush(path));
+                services.AddSingleton<IRowLocks, SqliteRowLocks>();
                 services.AddSingleton(new DatabaseDescription($"SQLite database '{Path.GetFullPath(path)}'"));
                 break;
             case "postgresql" or "postgres":
@@ -57,6 +61,7 @@ internal static class RegistryServices
                 var description = Validated(DatabaseOptions.SectionName, () => PostgreSqlDatabase.Describe(connectionString));
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistryPostgreSql(connectionString));
                 services.AddSingleton<ICommitDurability, PostgreSqlCommits>();
+                services.AddSingleton<IRowLocks, PostgreSqlRowLocks>();
                 services.AddSingleton(new DatabaseDescription(description));
                 services.PostConfigure<RegistryOptions>(o => o.ManifestCacheSeconds ??= 0);
                 break;
@@ -171,6 +176,20 @@ internal static class RegistryServices
         services.AddScoped<ListingService>();
         services.AddSingleton<UploadJanitor>();
         services.AddHostedService(sp => sp.GetRequiredService<UploadJanitor>());
+    }
+
+    private static void AddGarbageCollection(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<GarbageCollectionOptions>().BindConfiguration(GarbageCollectionOptions.SectionName)
+            .Validate(o => o.Interval > TimeSpan.Zero, "GarbageCollection:Interval must be positive")
+            .Validate(o => o.GracePeriod >= TimeSpan.Zero, "GarbageCollection:GracePeriod must not be negative")
+            .ValidateOnStart();
+        services.AddSingleton<GarbageCollector>();
+        services.AddScoped<StorageUsage>();
+        if (configuration.GetSection(GarbageCollectionOptions.SectionName).Get<GarbageCollectionOptions>() is not { Enabled: false })
+        {
+            services.AddHostedService<GarbageCollectionService>();
+        }
     }
 
     private static void AddRegistryAuth(this IServiceCollection services, IConfiguration configuration)

@@ -74,6 +74,15 @@ public static class OciTestClient
         return JsonSerializer.SerializeToUtf8Bytes(manifest);
     }
 
+    /// <summary>An OCI image index of the given image manifests.</summary>
+    public static byte[] IndexManifest(IEnumerable<(string Digest, long Size)> children) =>
+        JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            schemaVersion = 2,
+            mediaType = OciIndex,
+            manifests = children.Select(c => new { mediaType = OciManifest, digest = c.Digest, size = c.Size }).ToArray(),
+        });
+
     /// <summary>The first error code of an OCI error body.</summary>
     public static async Task<string> ErrorCodeAsync(this HttpResponseMessage response)
     {

@@ -4,7 +4,7 @@ namespace Registry.Tests.Support;
 /// The in-process registry over PostgreSQL, in a database of its own on the test server, dropped
 /// afterwards. Without a test server the tests that use it are skipped.
 /// </summary>
-public sealed class PostgreSqlRegistryFixture : RegistryFixture
+public class PostgreSqlRegistryFixture : RegistryFixture
 {
     private readonly string _database = "registry_" + Guid.NewGuid().ToString("N");
 

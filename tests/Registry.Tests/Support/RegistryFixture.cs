@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Registry.Hosting;
 
 namespace Registry.Tests.Support;
@@ -33,9 +34,15 @@ public class RegistryFixture : IAsyncLifetime
             ["Logging:LogLevel:Default"] = "Warning",
         };
         var builder = RegistryApp.CreateBuilder(settings);
+        ConfigureServices(builder.Services);
         builder.WebHost.UseTestServer();
         _app = RegistryApp.Build(builder);
         await _app.StartAsync();
+    }
+
+    /// <summary>Replaces services of the application (a controllable clock) after the registry's own.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
     }
 
     /// <summary>Adds the settings of the metadata database to use; the default is SQLite in the data folder.</summary>

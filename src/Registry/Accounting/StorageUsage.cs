@@ -1,0 +1,69 @@
+using Microsoft.EntityFrameworkCore;
+using Registry.Data;
+
+namespace Registry.Accounting;
+
+/// <summary>
+/// Storage used by one repository: each blob it links counted once however many of its manifests
+/// share it, plus its manifests' bytes (manifests live in the database).
+/// </summary>
+internal sealed record RepositoryUsage(string Name, long BlobCount, long BlobBytes, long ManifestCount, long ManifestBytes)
+{
+    public long TotalBytes => BlobBytes + ManifestBytes;
+}
+
+/// <summary>
+/// Storage used by the whole registry: each blob counted once however many repositories link it, so
+/// the total is less than the sum over repositories when they share layers.
+/// </summary>
+internal sealed record RegistryUsage(long RepositoryCount, long BlobCount, long BlobBytes, long ManifestCount, long ManifestBytes)
+{
+    public long TotalBytes => BlobBytes + ManifestBytes;
+}
+
+/// <summary>
+/// Storage accounting from the metadata, which records every stored blob's size: exact once garbage
+/// collection has removed what nothing references (until then, unreferenced blobs in their grace
+/// period count too, because they still occupy the store).
+/// </summary>
+internal sealed class StorageUsage(RegistryDbContext db)
+{
+    public async Task<RegistryUsage> TotalAsync(CancellationToken cancellationToken)
+    {
+        var blobs = await db.Blobs.Where(b => !b.Deleting)
+            .GroupBy(_ => 1)
+            .Select(g => new { Count = g.LongCount(), Bytes = g.Sum(b => b.Size) })
+            .FirstOrDefaultAsync(cancellationToken);
+        var manifests = await db.Manifests
+            .GroupBy(_ => 1)
+            .Select(g => new { Count = g.LongCount(), Bytes = g.Sum(m => (long)m.Content.Length) })
+            .FirstOrDefaultAsync(cancellationToken);
+        var repositories = await db.Repositories.LongCountAsync(cancellationToken);
+        return new RegistryUsage(repositories, blobs?.Count ?? 0, blobs?.Bytes ?? 0, manifests?.Count ?? 0, manifests?.Bytes ?? 0);
+    }
+
+    /// <summary>Repositories after <paramref name="last"/> in name order, at most <paramref name="limit"/> (one more tells the caller there is a next page).</summary>
+    public Task<List<RepositoryUsage>> ListAsync(string? last, int limit, CancellationToken cancellationToken)
+    {
+        var repositories = db.Repositories.AsQueryable();
+        if (last is not null)
+        {
+            repositories = repositories.Where(r => string.Compare(r.Name, last) > 0);
+        }
+
+        return Measure(repositories.OrderBy(r => r.Name).Take(limit)).ToListAsync(cancellationToken);
+    }
+
+    /// <summary>One repository's usage, or null when there is no such repository.</summary>
+    public Task<RepositoryUsage?> FindAsync(string repository, CancellationToken cancellationToken) =>
+        Measure(db.Repositories.Where(r => r.Name == repository)).FirstOrDefaultAsync(cancellationToken);
+
+    private IQueryable<RepositoryUsage> Measure(IQueryable<Data.Entities.RepositoryEntity> repositories) =>
+        from r in repositories
+        let blobs = from l in db.RepositoryBlobs
+                    join b in db.Blobs on l.Digest equals b.Digest
+                    where l.RepositoryId == r.Id && !b.Deleting
+                    select b.Size
+        let manifests = db.Manifests.Where(m => m.RepositoryId == r.Id).Select(m => (long)m.Content.Length)
+        select new RepositoryUsage(r.Name, blobs.LongCount(), blobs.Sum(), manifests.LongCount(), manifests.Sum());
+}
