@@ -60,10 +60,13 @@ internal sealed class StorageUsage(RegistryDbContext db)
 
     private IQueryable<RepositoryUsage> Measure(IQueryable<Data.Entities.RepositoryEntity> repositories) =>
         from r in repositories
-        let blobs = from l in db.RepositoryBlobs
-                    join b in db.Blobs on l.Digest equals b.Digest
-                    where l.RepositoryId == r.Id && !b.Deleting
-                    select b.Size
-        let manifests = db.Manifests.Where(m => m.RepositoryId == r.Id).Select(m => (long)m.Content.Length)
-        select new RepositoryUsage(r.Name, blobs.LongCount(), blobs.Sum(), manifests.LongCount(), manifests.Sum());
+        select new RepositoryUsage(
+            r.Name,
+            db.RepositoryBlobs.Count(l => l.RepositoryId == r.Id && db.Blobs.Any(b => b.Digest == l.Digest && !b.Deleting)),
+            (from l in db.RepositoryBlobs
+             join b in db.Blobs on l.Digest equals b.Digest
+             where l.RepositoryId == r.Id && !b.Deleting
+             select b.Size).Sum(),
+            db.Manifests.Count(m => m.RepositoryId == r.Id),
+            db.Manifests.Where(m => m.RepositoryId == r.Id).Sum(m => (long)m.Content.Length));
 }

@@ -204,6 +204,98 @@ public abstract class GarbageCollectionTests(IManualCollectorFixture fixture)
         Assert.False(await db.Blobs.AnyAsync(b => b.Digest == digest));
     }
 
+    [SkippableFact]
+    public async Task Storage_usage_counts_a_shared_blob_once_in_the_total_and_is_exact_after_collection()
+    {
+        var first = OciTestClient.UniqueRepository("usage");
+        var second = OciTestClient.UniqueRepository("usage");
+        var shared = OciTestClient.RandomBytes(1000);
+        var sharedDigest = await _client.PushBlobAsync(first, shared);
+        await _client.PushBlobAsync(first, OciTestClient.RandomBytes(300));
+        var (firstImage, firstOwn) = await PushImageWithAsync(first, "v1", (sharedDigest, shared.Length));
+        var firstManifestBytes = await ManifestSizeAsync(first, firstImage);
+        var firstOwnBytes = await SizesAsync(first, firstOwn);
+        var before = await UsageAsync("/api/v1/storage");
+
+        await _client.PushBlobAsync(second, shared);
+        var (secondImage, secondOwn) = await PushImageWithAsync(second, "v1", (sharedDigest, shared.Length));
+
+        var after = await UsageAsync("/api/v1/storage");
+        Assert.Equal(before.GetProperty("blobBytes").GetInt64() + await SizesAsync(second, secondOwn), after.GetProperty("blobBytes").GetInt64());
+        Assert.Equal(before.GetProperty("blobCount").GetInt64() + 2, after.GetProperty("blobCount").GetInt64());
+        Assert.Equal(before.GetProperty("manifestBytes").GetInt64() + await ManifestSizeAsync(second, secondImage), after.GetProperty("manifestBytes").GetInt64());
+        var firstUsage = await UsageAsync($"/api/v1/storage/{first}");
+        Assert.Equal(first, firstUsage.GetProperty("name").GetString());
+        Assert.Equal(4, firstUsage.GetProperty("blobCount").GetInt64());
+        Assert.Equal(firstOwnBytes + 1000 + 300, firstUsage.GetProperty("blobBytes").GetInt64());
+        Assert.Equal(firstManifestBytes, firstUsage.GetProperty("manifestBytes").GetInt64());
+        Assert.Equal(firstOwnBytes + 1300 + firstManifestBytes, firstUsage.GetProperty("totalBytes").GetInt64());
+
+        fixture.Clock.Advance(ManualCollector.GracePeriod + TimeSpan.FromMinutes(1));
+        await CollectAsync();
+
+        var collected = await UsageAsync($"/api/v1/storage/{first}");
+        Assert.Equal(3, collected.GetProperty("blobCount").GetInt64());
+        Assert.Equal(firstOwnBytes + 1000, collected.GetProperty("blobBytes").GetInt64());
+        var total = await UsageAsync("/api/v1/storage");
+        Assert.Equal(total.GetProperty("blobBytes").GetInt64() + total.GetProperty("manifestBytes").GetInt64(), total.GetProperty("totalBytes").GetInt64());
+    }
+
+    [SkippableFact]
+    public async Task Storage_usage_pages_by_repository_name_and_answers_errors_in_oci_json()
+    {
+        var names = Enumerable.Range(0, 3).Select(_ => OciTestClient.UniqueRepository("usage-page")).Order().ToList();
+        foreach (var name in names)
+        {
+            await _client.PushImageAsync(name, "v1");
+        }
+
+        var page = await _client.GetAsync($"/api/v1/storage?n=2&last={Uri.EscapeDataString(names[0])}");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        using (var json = System.Text.Json.JsonDocument.Parse(await page.Content.ReadAsStringAsync()))
+        {
+            var listed = json.RootElement.GetProperty("repositories").EnumerateArray().Select(r => r.GetProperty("name").GetString()).ToList();
+            Assert.Equal(2, listed.Count);
+            Assert.Equal(names[1], listed[0]);
+            Assert.Equal(names[2], listed[1]);
+        }
+
+        Assert.Contains("rel=\"next\"", page.Header("Link"), StringComparison.Ordinal);
+
+        var anonymous = await _registry.CreateAnonymousClient().GetAsync("/api/v1/storage");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("UNAUTHORIZED", await anonymous.ErrorCodeAsync());
+        Assert.NotEmpty(anonymous.Headers.WwwAuthenticate);
+        var badPage = await _client.GetAsync("/api/v1/storage?n=many");
+        Assert.Equal(HttpStatusCode.BadRequest, badPage.StatusCode);
+        Assert.Equal("PAGINATION_NUMBER_INVALID", await badPage.ErrorCodeAsync());
+        var unknown = await _client.GetAsync($"/api/v1/storage/{OciTestClient.UniqueRepository("usage")}");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("NAME_UNKNOWN", await unknown.ErrorCodeAsync());
+        var invalid = await _client.GetAsync("/api/v1/storage/Not_Valid");
+        Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        Assert.Equal("NAME_INVALID", await invalid.ErrorCodeAsync());
+    }
+
+    private async Task<System.Text.Json.JsonElement> UsageAsync(string path)
+    {
+        var response = await _client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.Clone();
+    }
+
+    private async Task<long> SizesAsync(string repository, IEnumerable<string> digests)
+    {
+        long total = 0;
+        foreach (var digest in digests)
+        {
+            total += (await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{digest}")).Length;
+        }
+
+        return total;
+    }
+
     private IBlobStore Store => _registry.Services.GetRequiredService<IBlobStore>();
 
     private Task<GarbageReport> CollectAsync(bool dryRun = false) =>

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
 using Npgsql;
+using Registry.Hosting;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Hosting;
@@ -152,6 +155,55 @@ public sealed class CommandLineTests : IDisposable
             NpgsqlConnection.ClearAllPools();
             await PostgreSqlTestServer.DropDatabaseAsync(database);
         }
+    }
+
+    [Fact]
+    public async Task Gc_dry_run_lists_what_gc_then_removes()
+    {
+        string orphan;
+        string image;
+        await using (var app = await InProcessRegistryAsync())
+        {
+            using var client = app.GetTestClient();
+            client.DefaultRequestHeaders.Authorization = RegistryFixture.Basic("admin", RegistryFixture.AdminPassword);
+            orphan = await client.PushBlobAsync("cli/gc", OciTestClient.RandomBytes(300));
+            (_, image) = await client.PushImageAsync("cli/gc", "v1");
+            await app.StopAsync();
+        }
+
+        var noGrace = new Dictionary<string, string> { ["REGISTRY_GarbageCollection__GracePeriod"] = "00:00:00" };
+        var blobFile = Path.Combine(_data, "blobs", "sha256", orphan[7..9], orphan[7..]);
+
+        var dry = (await RegistryAsync(["gc", "--dry-run", "--data", _data], noGrace)).EnsureSuccess("registry gc --dry-run");
+        Assert.Contains($"blob {orphan} 300", dry.Output, StringComparison.Ordinal);
+        Assert.Contains("would remove 0 manifests, 1 blobs (300 bytes), 0 stale links", dry.Output, StringComparison.Ordinal);
+        Assert.True(File.Exists(blobFile));
+
+        var run = (await RegistryAsync(["gc", "--data", _data], noGrace)).EnsureSuccess("registry gc");
+        Assert.Contains($"blob {orphan} 300", run.Output, StringComparison.Ordinal);
+        Assert.Contains("removed 0 manifests, 1 blobs (300 bytes), 0 stale links", run.Output, StringComparison.Ordinal);
+        Assert.Contains("storage used:", run.Output, StringComparison.Ordinal);
+        Assert.False(File.Exists(blobFile));
+
+        var again = (await RegistryAsync(["gc", "--dry-run", "--data", _data], noGrace)).EnsureSuccess("registry gc --dry-run, again");
+        Assert.Contains("would remove 0 manifests, 0 blobs (0 bytes), 0 stale links", again.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(image, again.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The registry in process over this test's data folder, for putting content there before a command runs on it.</summary>
+    private async Task<WebApplication> InProcessRegistryAsync()
+    {
+        var builder = RegistryApp.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["Registry:DataPath"] = _data,
+            ["Auth:AdminPassword"] = RegistryFixture.AdminPassword,
+            ["GarbageCollection:Enabled"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.WebHost.UseTestServer();
+        var app = RegistryApp.Build(builder);
+        await app.StartAsync();
+        return app;
     }
 
     public void Dispose()
