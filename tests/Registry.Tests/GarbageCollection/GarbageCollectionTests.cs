@@ -329,31 +329,7 @@ public abstract class GarbageCollectionTests(IManualCollectorFixture fixture)
         return (digest, [configDigest, layerDigest]);
     }
 
-    /// <summary>Pulls a manifest by digest and every blob or child it references, checking every digest.</summary>
-    private async Task AssertPullableAsync(string repository, string digest)
-    {
-        var response = await _client.GetAsync($"/v2/{repository}/manifests/{digest}");
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var body = await response.Content.ReadAsByteArrayAsync();
-        Assert.Equal(digest, OciTestClient.DigestOf(body));
-        using var json = System.Text.Json.JsonDocument.Parse(body);
-        var root = json.RootElement;
-        if (root.TryGetProperty("manifests", out var children))
-        {
-            foreach (var child in children.EnumerateArray())
-            {
-                await AssertPullableAsync(repository, child.GetProperty("digest").GetString()!);
-            }
-
-            return;
-        }
-
-        foreach (var blob in root.GetProperty("layers").EnumerateArray().Append(root.GetProperty("config")))
-        {
-            var blobDigest = blob.GetProperty("digest").GetString()!;
-            Assert.Equal(blobDigest, OciTestClient.DigestOf(await _client.GetByteArrayAsync($"/v2/{repository}/blobs/{blobDigest}")));
-        }
-    }
+    private async Task AssertPullableAsync(string repository, string digest) => await _client.PullVerifiedAsync(repository, digest);
 }
 
 public sealed class GarbageCollectionTestsOnSqlite(ManualCollectorFixture fixture) : GarbageCollectionTests(fixture), IClassFixture<ManualCollectorFixture>;

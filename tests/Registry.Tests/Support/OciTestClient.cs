@@ -83,6 +83,46 @@ public static class OciTestClient
             manifests = children.Select(c => new { mediaType = OciManifest, digest = c.Digest, size = c.Size }).ToArray(),
         });
 
+    /// <summary>
+    /// Pulls a manifest by digest and everything it references (blobs, and an index's child manifests),
+    /// checking every digest; returns the manifests and the blobs (digest and size) it pulled.
+    /// </summary>
+    public static async Task<(HashSet<string> Manifests, Dictionary<string, long> Blobs)> PullVerifiedAsync(this HttpClient client, string repository, string digest)
+    {
+        var manifests = new HashSet<string>(StringComparer.Ordinal);
+        var blobs = new Dictionary<string, long>(StringComparer.Ordinal);
+        await PullVerifiedAsync(client, repository, digest, manifests, blobs);
+        return (manifests, blobs);
+    }
+
+    private static async Task PullVerifiedAsync(HttpClient client, string repository, string digest, HashSet<string> manifests, Dictionary<string, long> blobs)
+    {
+        var response = await client.GetAsync($"/v2/{repository}/manifests/{digest}");
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"GET {repository}@{digest}: {(int)response.StatusCode}");
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Equal(digest, DigestOf(body));
+        manifests.Add(digest);
+        using var json = JsonDocument.Parse(body);
+        var root = json.RootElement;
+        if (root.TryGetProperty("manifests", out var children))
+        {
+            foreach (var child in children.EnumerateArray())
+            {
+                await PullVerifiedAsync(client, repository, child.GetProperty("digest").GetString()!, manifests, blobs);
+            }
+
+            return;
+        }
+
+        foreach (var blob in root.GetProperty("layers").EnumerateArray().Append(root.GetProperty("config")))
+        {
+            var blobDigest = blob.GetProperty("digest").GetString()!;
+            var bytes = await client.GetByteArrayAsync($"/v2/{repository}/blobs/{blobDigest}");
+            Assert.Equal(blobDigest, DigestOf(bytes));
+            blobs[blobDigest] = bytes.Length;
+        }
+    }
+
     /// <summary>The first error code of an OCI error body.</summary>
     public static async Task<string> ErrorCodeAsync(this HttpResponseMessage response)
     {
