@@ -26,6 +26,20 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<UserEntity> Users => Set<UserEntity>();
 
+    public DbSet<GroupEntity> Groups => Set<GroupEntity>();
+
+    public DbSet<GroupMemberEntity> GroupMembers => Set<GroupMemberEntity>();
+
+    public DbSet<RoleEntity> Roles => Set<RoleEntity>();
+
+    public DbSet<AccessKeyEntity> AccessKeys => Set<AccessKeyEntity>();
+
+    public DbSet<ManagedPolicyEntity> Policies => Set<ManagedPolicyEntity>();
+
+    public DbSet<PolicyAttachmentEntity> PolicyAttachments => Set<PolicyAttachmentEntity>();
+
+    public DbSet<RegistrySettingEntity> Settings => Set<RegistrySettingEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -88,6 +102,60 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
         {
             e.ToTable("Users");
             e.HasIndex(u => u.Name).IsUnique();
+        });
+
+        modelBuilder.Entity<GroupEntity>(e =>
+        {
+            e.ToTable("Groups");
+            e.HasIndex(g => g.Name).IsUnique();
+            e.Property(g => g.Name).HasMaxLength(128);
+        });
+
+        modelBuilder.Entity<GroupMemberEntity>(e =>
+        {
+            e.ToTable("GroupMembers");
+            e.HasKey(m => new { m.GroupId, m.UserId });
+            e.HasIndex(m => m.UserId);
+            e.HasOne<GroupEntity>().WithMany().HasForeignKey(m => m.GroupId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne<UserEntity>().WithMany().HasForeignKey(m => m.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<RoleEntity>(e =>
+        {
+            e.ToTable("Roles");
+            e.HasIndex(r => r.Name).IsUnique();
+            e.Property(r => r.Name).HasMaxLength(64);
+        });
+
+        modelBuilder.Entity<AccessKeyEntity>(e =>
+        {
+            e.ToTable("AccessKeys");
+            e.HasKey(k => k.Id);
+            e.Property(k => k.Id).HasMaxLength(32);
+            e.HasIndex(k => k.UserId);
+            e.HasOne<UserEntity>().WithMany().HasForeignKey(k => k.UserId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ManagedPolicyEntity>(e =>
+        {
+            e.ToTable("Policies");
+            e.HasIndex(p => p.Name).IsUnique();
+            e.Property(p => p.Name).HasMaxLength(128);
+        });
+
+        modelBuilder.Entity<PolicyAttachmentEntity>(e =>
+        {
+            e.ToTable("PolicyAttachments");
+            e.HasKey(a => new { a.PolicyId, a.PrincipalKind, a.PrincipalId });
+            e.HasIndex(a => new { a.PrincipalKind, a.PrincipalId });
+            e.HasOne<ManagedPolicyEntity>().WithMany().HasForeignKey(a => a.PolicyId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<RegistrySettingEntity>(e =>
+        {
+            e.ToTable("Settings");
+            e.HasKey(s => s.Name);
+            e.Property(s => s.Name).HasMaxLength(64);
         });
     }
 }

@@ -1,7 +1,9 @@
 using System.CommandLine;
+using Registry.Auth;
 using Registry.GarbageCollection;
 using Registry.Hosting;
 using Registry.Hosting.Tls;
+using Registry.Iam;
 
 var root = new RootCommand("A self-hosted OCI registry with ECR- and ECS-style APIs.");
 
@@ -37,6 +39,14 @@ gc.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
 }));
 root.Subcommands.Add(gc);
 
+root.Subcommands.Add(AdminCommands.Create(data, (parse, operation, cancellationToken) => RunAsync(parse, async builder =>
+{
+    await using var app = RegistryApp.Build(builder);
+    await app.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+    await app.Services.GetRequiredService<IamService>().EnsureAdministratorAsync(AdminBootstrap.AdminUser, cancellationToken);
+    await operation(app.Services.GetRequiredService<IamService>(), Console.Out, cancellationToken);
+})));
+
 return await root.Parse(args).InvokeAsync();
 
 // Shared by the commands: the same configuration, and a missing dependency reported in one line.
@@ -56,6 +66,11 @@ async Task<int> RunAsync(ParseResult parse, Func<WebApplicationBuilder, Task> co
     catch (StartupException e)
     {
         await Console.Error.WriteLineAsync($"registry: {e.Message}");
+        return 1;
+    }
+    catch (IamException e)
+    {
+        await Console.Error.WriteLineAsync($"registry: {e.Type}: {e.Message}");
         return 1;
     }
     catch (Microsoft.Extensions.Options.OptionsValidationException e)

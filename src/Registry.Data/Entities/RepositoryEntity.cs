@@ -8,4 +8,7 @@ public sealed class RepositoryEntity
     public required string Name { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>The repository policy (a resource policy in AWS's JSON grammar), or null.</summary>
+    public string? Policy { get; set; }
 }

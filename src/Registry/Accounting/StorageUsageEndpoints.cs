@@ -4,6 +4,7 @@ using Registry.Auth;
 using Registry.Core.Errors;
 using Registry.Core.Names;
 using Registry.Distribution;
+using Registry.Iam;
 
 namespace Registry.Accounting;
 
@@ -25,7 +26,7 @@ internal static class StorageUsageEndpoints
 
     private static async Task RegistryAsync(HttpContext context)
     {
-        if (!await AuthorizeAsync(context, new AccessScope("registry", "catalog", ["*"])))
+        if (!await AuthorizeAsync(context, new AccessScope("registry", "catalog", ["*"]), EcrActions.DescribeRepositories))
         {
             return;
         }
@@ -54,7 +55,7 @@ internal static class StorageUsageEndpoints
             return;
         }
 
-        if (!await AuthorizeAsync(context, new AccessScope("repository", repository, [AccessScope.Pull])))
+        if (!await AuthorizeAsync(context, new AccessScope("repository", repository, [AccessScope.Pull]), EcrActions.DescribeRepositories))
         {
             return;
         }
@@ -69,9 +70,9 @@ internal static class StorageUsageEndpoints
         await JsonSerializer.SerializeAsync(context.Response.Body, ToJson(usage), StorageUsageJson.Default.RepositoryStorageJson, context.RequestAborted);
     }
 
-    private static async Task<bool> AuthorizeAsync(HttpContext context, AccessScope required)
+    private static async Task<bool> AuthorizeAsync(HttpContext context, AccessScope required, string action)
     {
-        var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required);
+        var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required, action);
         if (decision.Allowed)
         {
             return true;

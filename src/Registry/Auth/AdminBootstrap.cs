@@ -1,14 +1,17 @@
 using Microsoft.Extensions.Options;
 using Registry.Hosting;
 
+using Registry.Iam;
+
 namespace Registry.Auth;
 
 /// <summary>
 /// Secure by default: on first start (no users yet) creates <c>admin</c> with the password from
 /// <c>REGISTRY_ADMIN_PASSWORD</c> / <c>Auth:AdminPassword</c>, or a random one that is printed once
-/// and written to <c>&lt;data&gt;/admin-password</c>, readable by the owner only.
+/// and written to <c>&lt;data&gt;/admin-password</c>, readable by the owner only. The admin holds the
+/// AdministratorAccess policy (all actions on all resources).
 /// </summary>
-internal sealed partial class AdminBootstrap(UserStore users, IOptions<AuthOptions> options, IConfiguration configuration, ILogger<AdminBootstrap> logger) : IHostedService
+internal sealed partial class AdminBootstrap(UserStore users, IamService iam, IOptions<AuthOptions> options, IConfiguration configuration, ILogger<AdminBootstrap> logger) : IHostedService
 {
     public const string AdminUser = "admin";
 
@@ -16,6 +19,7 @@ internal sealed partial class AdminBootstrap(UserStore users, IOptions<AuthOptio
     {
         if (await users.AnyAsync(cancellationToken))
         {
+            await iam.EnsureAdministratorAsync(AdminUser, cancellationToken);
             return;
         }
 
@@ -40,6 +44,8 @@ internal sealed partial class AdminBootstrap(UserStore users, IOptions<AuthOptio
         {
             Log.AdminCreated(logger, AdminUser);
         }
+
+        await iam.EnsureAdministratorAsync(AdminUser, cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Registry.Core.Errors;
+using Registry.Iam;
+using Registry.Security.Policies;
 
 namespace Registry.Auth;
 
@@ -13,17 +15,19 @@ internal readonly record struct AccessDecision(bool Allowed, OciError? Error, st
 }
 
 /// <summary>
-/// Authenticates a <c>/v2</c> request (Bearer token or Basic credentials) and checks it may take the
-/// actions the endpoint needs. Failures carry the Docker token flow's challenge, so clients know to
-/// fetch a token with the right scope.
+/// Authenticates a request (Bearer token or Basic credentials) and authorizes it as the ECR action it
+/// performs, through the policies (<see cref="PolicyAuthorizer"/>). A token must also carry the
+/// token-flow scope of the request. Failures carry the Docker token flow's challenge, so clients
+/// know to fetch a token with the right scope.
 /// </summary>
-internal sealed class RegistryAccess(IRegistryAuthorizer authorizer, IOptions<AuthOptions> options)
+internal sealed class RegistryAccess(PolicyAuthorizer policies, IOptions<AuthOptions> options)
 {
     public const string PolicyScheme = "Registry";
 
     /// <param name="context">The request; its user is set to the authenticated principal.</param>
-    /// <param name="required">What the endpoint needs, or null when any authenticated caller may use it (<c>GET /v2/</c>).</param>
-    public async Task<AccessDecision> CheckAsync(HttpContext context, AccessScope? required)
+    /// <param name="required">The token-flow scope the request needs, or null when any authenticated caller may make it (<c>GET /v2/</c>).</param>
+    /// <param name="action">The ECR action the request performs (<c>ecr:BatchGetImage</c>), checked against the policies; null with a null scope.</param>
+    public async Task<AccessDecision> CheckAsync(HttpContext context, AccessScope? required, string? action)
     {
         var result = await context.AuthenticateAsync(PolicyScheme);
         if (result.Failure is not null)
@@ -35,29 +39,32 @@ internal sealed class RegistryAccess(IRegistryAuthorizer authorizer, IOptions<Au
         context.User = user;
         var isToken = result.Succeeded && result.Ticket.AuthenticationScheme == JwtBearerDefaults.AuthenticationScheme;
 
-        if (required is null)
+        if (required is null || action is null)
         {
-            return user.Identity?.IsAuthenticated == true || options.Value.AnonymousPull
+            return user.Identity?.IsAuthenticated == true
                 ? AccessDecision.Allow
                 : Challenge(context, null, new OciError(OciErrorCode.Unauthorized, "authentication required"), invalidToken: false);
         }
 
-        var granted = isToken
-            ? TokenIssuer.ReadAccess(user).Where(s => s.Type == required.Type && s.Name == required.Name).SelectMany(s => s.Actions).ToHashSet(StringComparer.Ordinal)
-            : (await authorizer.GrantAsync(user, required, context.RequestAborted)).ToHashSet(StringComparer.Ordinal);
-        if (required.Actions.All(a => granted.Contains(a) || granted.Contains("*")))
+        var inScope = !isToken || TokenIssuer.ReadAccess(user)
+            .Where(s => s.Type == required.Type && s.Name == required.Name)
+            .SelectMany(s => s.Actions)
+            .Any(a => required.Actions.Contains(a) || a == "*");
+        var repository = required.Type == "repository" ? required.Name : null;
+        if (inScope && await policies.DecideAsync(user, action, repository, context) == Decision.Allow)
         {
             return AccessDecision.Allow;
         }
 
-        // A token without the needed scope is answered with a fresh challenge naming that scope;
-        // an identity that is simply not allowed is denied.
-        if (isToken || user.Identity?.IsAuthenticated != true)
+        // A token without the needed scope, or no identity at all, is answered with a fresh challenge
+        // naming that scope; an identity the policies do not allow is denied.
+        var anonymous = user.Identity?.IsAuthenticated != true || string.IsNullOrEmpty(user.Identity.Name);
+        if (!inScope || anonymous)
         {
             return Challenge(context, required, new OciError(OciErrorCode.Unauthorized, "authentication required", required.ToString()), invalidToken: false, insufficientScope: isToken);
         }
 
-        return new AccessDecision(false, new OciError(OciErrorCode.Denied, "requested access to the resource is denied", required.ToString()), null);
+        return new AccessDecision(false, new OciError(OciErrorCode.Denied, "requested access to the resource is denied", $"{action} on {required.Name}"), null);
     }
 
     private AccessDecision Challenge(HttpContext context, AccessScope? scope, OciError error, bool invalidToken, bool insufficientScope = false)

@@ -1,7 +1,8 @@
 using System.Security.Claims;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Options;
+
+using Registry.Iam;
 
 namespace Registry.Auth;
 
@@ -57,20 +58,14 @@ internal static class TokenEndpoint
                 statusCode: 401);
         }
 
+        // Without credentials the caller is anonymous: it is granted what policies naming "Principal": "*" allow, often nothing.
         var user = result.Principal ?? new ClaimsPrincipal(new ClaimsIdentity());
-        var options = context.RequestServices.GetRequiredService<IOptions<AuthOptions>>().Value;
-        if (user.Identity?.IsAuthenticated != true && !options.AnonymousPull)
-        {
-            context.Response.Headers.WWWAuthenticate = "Basic realm=\"registry\"";
-            return Results.Json(new TokenErrorResponse([new TokenError("UNAUTHORIZED", "authentication required")]), TokenJson.Default.TokenErrorResponse, statusCode: 401);
-        }
-
         return await GrantAsync(context, user, scopes);
     }
 
     private static async Task<IResult> GrantAsync(HttpContext context, ClaimsPrincipal user, IEnumerable<string> scopes)
     {
-        var authorizer = context.RequestServices.GetRequiredService<IRegistryAuthorizer>();
+        var authorizer = context.RequestServices.GetRequiredService<PolicyAuthorizer>();
         var issuer = context.RequestServices.GetRequiredService<TokenIssuer>();
         var granted = new List<AccessScope>();
         foreach (var text in scopes)
@@ -80,7 +75,7 @@ internal static class TokenEndpoint
                 return OAuthError("invalid_scope", $"malformed scope '{text}'");
             }
 
-            var actions = await authorizer.GrantAsync(user, requested, context.RequestAborted);
+            var actions = await authorizer.GrantAsync(user, requested, context);
             if (actions.Count > 0)
             {
                 granted.Add(requested with { Actions = actions });

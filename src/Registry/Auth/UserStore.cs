@@ -23,8 +23,9 @@ internal sealed class UserStore(IDbContextFactory<RegistryDbContext> dbFactory, 
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var stored = await db.Users.Where(u => u.Name == name).Select(u => u.PasswordHash).FirstOrDefaultAsync(cancellationToken);
-        if (stored is null)
+        if (string.IsNullOrEmpty(stored))
         {
+            // No such user, or a user who signs in only with access keys.
             return false;
         }
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Registry.Auth;
 using Registry.Core.Errors;
 using Registry.Core.Names;
+using Registry.Iam;
 using Registry.Storage;
 
 namespace Registry.Distribution;
@@ -38,7 +39,7 @@ internal static partial class DistributionApi
         }
 
         var method = context.Request.Method;
-        if (!TryGetRequiredAccess(route, method, out var required))
+        if (!TryGetRequiredAccess(route, method, out var required, out var ecrAction))
         {
             context.Response.Headers.Allow = AllowedMethods(route.Kind);
             await OciResponses.WriteErrorAsync(context, OciResponses.MethodNotAllowed(method));
@@ -47,7 +48,7 @@ internal static partial class DistributionApi
 
         try
         {
-            var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required);
+            var decision = await context.RequestServices.GetRequiredService<RegistryAccess>().CheckAsync(context, required, ecrAction);
             if (!decision.Allowed)
             {
                 if (decision.Challenge is not null)
@@ -96,33 +97,41 @@ internal static partial class DistributionApi
         _ => throw new InvalidOperationException($"unhandled route {route.Kind}"),
     };
 
-    /// <summary>The scope a route and method need, as the token flow names it; false when the method is not served there.</summary>
-    private static bool TryGetRequiredAccess(DistributionRoute route, string method, out AccessScope? required)
+    /// <summary>
+    /// The ECR action a route and method perform, and the scope the token flow names for it; false when
+    /// the method is not served there.
+    /// </summary>
+    private static bool TryGetRequiredAccess(DistributionRoute route, string method, out AccessScope? required, out string? ecrAction)
     {
         required = null;
-        bool read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
-        string? action = route.Kind switch
+        bool get = HttpMethods.IsGet(method), head = HttpMethods.IsHead(method);
+        (string Docker, string Ecr)? access = route.Kind switch
         {
-            RouteKind.Base when read => "",
-            RouteKind.Catalog when HttpMethods.IsGet(method) => "*",
-            RouteKind.TagsList or RouteKind.Referrers when HttpMethods.IsGet(method) => AccessScope.Pull,
-            RouteKind.Manifest or RouteKind.Blob when read => AccessScope.Pull,
-            RouteKind.Manifest when HttpMethods.IsPut(method) => AccessScope.Push,
-            RouteKind.Manifest or RouteKind.Blob when HttpMethods.IsDelete(method) => AccessScope.Delete,
-            RouteKind.UploadStart when HttpMethods.IsPost(method) => AccessScope.Push,
-            RouteKind.Upload when HttpMethods.IsGet(method) || HttpMethods.IsPatch(method) || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method) => AccessScope.Push,
+            RouteKind.Base when get || head => ("", ""),
+            RouteKind.Catalog when get => ("*", EcrActions.DescribeRepositories),
+            RouteKind.TagsList or RouteKind.Referrers when get => (AccessScope.Pull, EcrActions.ListImages),
+            RouteKind.Manifest when get || head => (AccessScope.Pull, EcrActions.BatchGetImage),
+            RouteKind.Blob when get => (AccessScope.Pull, EcrActions.GetDownloadUrlForLayer),
+            RouteKind.Blob when head => (AccessScope.Pull, EcrActions.BatchCheckLayerAvailability),
+            RouteKind.Manifest when HttpMethods.IsPut(method) => (AccessScope.Push, EcrActions.PutImage),
+            RouteKind.Manifest or RouteKind.Blob when HttpMethods.IsDelete(method) => (AccessScope.Delete, EcrActions.BatchDeleteImage),
+            RouteKind.UploadStart when HttpMethods.IsPost(method) => (AccessScope.Push, EcrActions.InitiateLayerUpload),
+            RouteKind.Upload when HttpMethods.IsPut(method) => (AccessScope.Push, EcrActions.CompleteLayerUpload),
+            RouteKind.Upload when get || HttpMethods.IsPatch(method) || HttpMethods.IsDelete(method) => (AccessScope.Push, EcrActions.UploadLayerPart),
             _ => null,
         };
-        if (action is null)
+        ecrAction = null;
+        if (access is not { } found)
         {
             return false;
         }
 
+        ecrAction = found.Ecr.Length == 0 ? null : found.Ecr;
         required = route.Kind switch
         {
             RouteKind.Base => null,
             RouteKind.Catalog => new AccessScope("registry", "catalog", ["*"]),
-            _ => new AccessScope("repository", route.Name, [action]),
+            _ => new AccessScope("repository", route.Name, [found.Docker]),
         };
         return true;
     }

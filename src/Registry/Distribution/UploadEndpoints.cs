@@ -7,6 +7,7 @@ using Registry.Core.Errors;
 using Registry.Core.Names;
 using Registry.Data.Entities;
 using Registry.Hosting;
+using Registry.Iam;
 
 namespace Registry.Distribution;
 
@@ -172,7 +173,7 @@ internal static class UploadEndpoints
                 continue;
             }
 
-            var decision = await authorizer.CheckAsync(context, new AccessScope("repository", source, [AccessScope.Pull]));
+            var decision = await authorizer.CheckAsync(context, new AccessScope("repository", source, [AccessScope.Pull]), EcrActions.GetDownloadUrlForLayer);
             if (!decision.Allowed)
             {
                 continue;

@@ -1,6 +1,7 @@
 using Registry.Accounting;
 using Registry.Auth;
 using Registry.Distribution;
+using Registry.Iam;
 using Registry.Hosting.Tls;
 
 namespace Registry.Hosting;
@@ -36,6 +37,7 @@ internal static class RegistryApp
         app.MapDistributionApi();
         app.MapTokenEndpoint();
         app.MapStorageUsage();
+        app.MapAdminApi();
         return app;
     }
 }

@@ -10,11 +10,13 @@ using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
 using Registry.GarbageCollection;
+using Registry.Iam;
 using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.AzureBlob;
 using Registry.Storage.Encryption;
 using Registry.Storage.FileSystem;
+using Registry.Security.Secrets;
 using Registry.Storage.S3;
 
 namespace Registry.Hosting;
@@ -202,7 +204,14 @@ internal static class RegistryServices
         services.AddSingleton(signingKey);
         services.AddSingleton<TokenIssuer>();
         services.AddSingleton<UserStore>();
-        services.AddSingleton<IRegistryAuthorizer, AuthenticatedUserAuthorizer>();
+        services.AddOptions<AwsOptions>().BindConfiguration(AwsOptions.SectionName)
+            .Validate(o => o.AccountId.Length == 12 && o.AccountId.All(char.IsAsciiDigit), "Aws:AccountId must be 12 digits")
+            .Validate(o => o.Region.Length > 0 && o.Region.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'), "Aws:Region must be a region name such as us-east-1")
+            .ValidateOnStart();
+        services.AddSingleton(new SecretSealer(auth.SecretsKeyPath is { Length: > 0 } secretsPath ? secretsPath : Path.Combine(DataPath(configuration), "secrets-key")));
+        services.AddSingleton<PolicyStore>();
+        services.AddSingleton<PolicyAuthorizer>();
+        services.AddSingleton<IamService>();
         services.AddSingleton<RegistryAccess>();
         services.AddHostedService<AdminBootstrap>();
 

@@ -1,0 +1,68 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+using Registry.Auth;
+using Registry.Security.Policies;
+
+namespace Registry.Iam;
+
+/// <summary>
+/// Decides requests with IAM's evaluation logic over the caller's identity policies (attached to the
+/// user and its groups), the repository's policy and the registry policy. The caller is the user a
+/// password or token names; a token from an anonymous <c>/token</c> request, or no credentials, is
+/// anonymous, which only a policy naming <c>"Principal": "*"</c> lets in.
+/// </summary>
+internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions> aws, TimeProvider clock)
+{
+    /// <summary>Decides an ECR action on a repository (null: the registry as a whole, as for the catalog).</summary>
+    public async Task<Decision> DecideAsync(ClaimsPrincipal user, string action, string? repository, HttpContext context)
+    {
+        var settings = aws.Value;
+        var name = UserName(user);
+        var request = Request(name, action, repository is null ? settings.RegistryArn : settings.RepositoryArn(repository), context);
+        var identity = name is null ? [] : await policies.IdentityPoliciesAsync(name, context.RequestAborted);
+        var resourcePolicies = await policies.ResourcePoliciesAsync(repository, context.RequestAborted);
+        return PolicyEvaluator.Evaluate(request, identity, resourcePolicies);
+    }
+
+    /// <summary>Decides an action on a resource that has no resource policy (users, groups, roles, policies): identity policies alone.</summary>
+    public async Task<Decision> DecideIdentityAsync(ClaimsPrincipal user, string action, string resourceArn, HttpContext context)
+    {
+        if (UserName(user) is not { } name)
+        {
+            return Decision.ImplicitDeny;
+        }
+
+        return PolicyEvaluator.Evaluate(Request(name, action, resourceArn, context), await policies.IdentityPoliciesAsync(name, context.RequestAborted), []);
+    }
+
+    private static string? UserName(ClaimsPrincipal user) =>
+        user.Identity?.IsAuthenticated == true && user.Identity.Name is { Length: > 0 } name ? name : null;
+
+    private RequestContext Request(string? userName, string action, string resourceArn, HttpContext context)
+    {
+        var settings = aws.Value;
+        var principal = userName is null ? null : new Principal(settings.UserArn(userName), settings.AccountId);
+        return new RequestContext(principal, action, resourceArn)
+            .WithRequest(context.Connection.RemoteIpAddress, context.Request.IsHttps, clock.GetUtcNow());
+    }
+
+    /// <summary>The token-flow actions of <paramref name="requested"/> the policies allow (each if any ECR action behind it is allowed).</summary>
+    public async Task<IReadOnlyList<string>> GrantAsync(ClaimsPrincipal user, AccessScope requested, HttpContext context)
+    {
+        var repository = requested.Type == "repository" ? requested.Name : null;
+        var granted = new List<string>();
+        foreach (var action in requested.Actions)
+        {
+            foreach (var ecrAction in EcrActions.BehindDockerAction(requested.Type, action))
+            {
+                if (await DecideAsync(user, ecrAction, repository, context) == Decision.Allow)
+                {
+                    granted.Add(action);
+                    break;
+                }
+            }
+        }
+
+        return granted;
+    }
+}

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Registry.Auth;
+using Registry.Data;
+using Registry.Data.Entities;
+using Registry.Security.Policies;
+
+namespace Registry.Iam;
+
+/// <summary>
+/// The policies that apply to requests, parsed once and kept for <see cref="AuthOptions.PolicyCacheSeconds"/>
+/// so that authorization costs no database round trip on the hot path. Changes made through this
+/// process are seen at once (<see cref="Invalidate"/>); the lifetime bounds how long another replica's
+/// change takes to apply here.
+/// </summary>
+internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> dbFactory, IOptions<AuthOptions> options, TimeProvider clock, ILogger<PolicyStore> logger)
+{
+    public const string RegistryPolicySetting = "registry-policy";
+
+    /// <summary>What a stored policy that no longer parses becomes: a deny of everything, so a damaged Deny never opens access.</summary>
+    private static readonly PolicyDocument DenyAll = new(PolicyDocument.CurrentVersion, null, PolicyKind.Identity, [
+        new PolicyStatement(null, Effect.Deny, null, null, new PatternSet(["*"]), null, new PatternSet(["*"]), null, []),
+    ]);
+
+    private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Identity policies of a user: attached to the user and to the user's groups.</summary>
+    public Task<IReadOnlyList<PolicyDocument>> IdentityPoliciesAsync(string userName, CancellationToken cancellationToken) =>
+        GetAsync("user:" + userName, async db =>
+        {
+            var userId = await db.Users.Where(u => u.Name == userName).Select(u => (long?)u.Id).FirstOrDefaultAsync(cancellationToken);
+            if (userId is null)
+            {
+                return [];
+            }
+
+            var groups = db.GroupMembers.Where(m => m.UserId == userId).Select(m => m.GroupId);
+            var documents = await (from a in db.PolicyAttachments
+                                   join p in db.Policies on a.PolicyId equals p.Id
+                                   where (a.PrincipalKind == PrincipalKind.User && a.PrincipalId == userId)
+                                         || (a.PrincipalKind == PrincipalKind.Group && groups.Contains(a.PrincipalId))
+                                   select new { p.Name, p.Document }).Distinct().ToListAsync(cancellationToken);
+            return documents.Select(d => Parse(d.Document, PolicyKind.Identity, $"policy {d.Name}")).ToList();
+        });
+
+    /// <summary>The repository's policy and the registry policy, those that are set.</summary>
+    public Task<IReadOnlyList<PolicyDocument>> ResourcePoliciesAsync(string? repository, CancellationToken cancellationToken) =>
+        GetAsync("resource:" + repository, async db =>
+        {
+            var found = new List<PolicyDocument>();
+            if (repository is not null
+                && await db.Repositories.Where(r => r.Name == repository).Select(r => r.Policy).FirstOrDefaultAsync(cancellationToken) is { } repositoryPolicy)
+            {
+                found.Add(Parse(repositoryPolicy, PolicyKind.Resource, $"the policy of repository {repository}"));
+            }
+
+            if (await db.Settings.Where(s => s.Name == RegistryPolicySetting).Select(s => s.Value).FirstOrDefaultAsync(cancellationToken) is { } registryPolicy)
+            {
+                found.Add(Parse(registryPolicy, PolicyKind.Resource, "the registry policy"));
+            }
+
+            return found;
+        });
+
+    /// <summary>Forgets every cached policy (after a change through this process).</summary>
+    public void Invalidate() => _cache.Clear();
+
+    private async Task<IReadOnlyList<PolicyDocument>> GetAsync(string key, Func<RegistryDbContext, Task<List<PolicyDocument>>> load)
+    {
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(key, out var cached) && cached.Expires > now)
+        {
+            return cached.Policies;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync();
+        var policies = await load(db);
+        _cache[key] = new Cached(policies, now + TimeSpan.FromSeconds(options.Value.PolicyCacheSeconds));
+        return policies;
+    }
+
+    private PolicyDocument Parse(string document, PolicyKind kind, string what)
+    {
+        try
+        {
+            return PolicyParser.Parse(document, kind);
+        }
+        catch (PolicyException e)
+        {
+            Log.Unparsable(logger, what, e.Message);
+            return DenyAll;
+        }
+    }
+
+    private sealed record Cached(IReadOnlyList<PolicyDocument> Policies, DateTimeOffset Expires);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3001, Level = LogLevel.Error, Message = "Stored {What} does not parse ({Problem}); it denies everything until replaced")]
+        public static partial void Unparsable(ILogger logger, string what, string problem);
+    }
+}
