@@ -22,6 +22,8 @@
 #               itself needs only bash, tar, gzip, sha256sum).
 #   nodejs npm  run Azurite, the Azure Blob emulator (azurite.sh installs it with npm ci).
 #   curl        readiness checks of the test servers.
+#   awscli      the AWS CLI v1 the ECR end-to-end tests drive (/usr/bin/aws; another aws may come
+#               first on PATH, so the tests call it by full path).
 #   openssl     makes the test CA and server certificates for the TLS tests.
 #   postgresql-15  the server the PostgreSQL tests run against (postgres.sh
 #               starts a private one; the package's own cluster is never started).
@@ -65,6 +67,7 @@ declare -A pkgs=(
   [nodejs]=node
   [npm]=npm
   [curl]=curl
+  [awscli]=/usr/bin/aws
 )
 if $bench; then
   pkgs[golang-go]=go

@@ -40,6 +40,8 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<RegistrySettingEntity> Settings => Set<RegistrySettingEntity>();
 
+    public DbSet<ResourceTagEntity> ResourceTags => Set<ResourceTagEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -47,6 +49,8 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.ToTable("Repositories");
             e.HasIndex(r => r.Name).IsUnique();
             e.Property(r => r.Name).HasMaxLength(255);
+            e.Property(r => r.ImageTagMutability).HasMaxLength(16).HasDefaultValue("MUTABLE");
+            e.Property(r => r.EncryptionType).HasMaxLength(16).HasDefaultValue("AES256");
         });
 
         modelBuilder.Entity<BlobEntity>(e =>
@@ -149,6 +153,15 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.HasKey(a => new { a.PolicyId, a.PrincipalKind, a.PrincipalId });
             e.HasIndex(a => new { a.PrincipalKind, a.PrincipalId });
             e.HasOne<ManagedPolicyEntity>().WithMany().HasForeignKey(a => a.PolicyId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ResourceTagEntity>(e =>
+        {
+            e.ToTable("ResourceTags");
+            e.HasKey(t => new { t.ResourceArn, t.Key });
+            e.Property(t => t.ResourceArn).HasMaxLength(512);
+            e.Property(t => t.Key).HasMaxLength(128);
+            e.Property(t => t.Value).HasMaxLength(256);
         });
 
         modelBuilder.Entity<RegistrySettingEntity>(e =>

@@ -275,6 +275,23 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("EncryptionType")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("AES256");
+
+                    b.Property<string>("ImageTagMutability")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasDefaultValue("MUTABLE");
+
+                    b.Property<string>("KmsKey")
+                        .HasColumnType("text");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(255)
@@ -284,12 +301,35 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<string>("Policy")
                         .HasColumnType("text");
 
+                    b.Property<bool>("ScanOnPush")
+                        .HasColumnType("boolean");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
 
                     b.ToTable("Repositories", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Data.Entities.ResourceTagEntity", b =>
+                {
+                    b.Property<string>("ResourceArn")
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.HasKey("ResourceArn", "Key");
+
+                    b.ToTable("ResourceTags", (string)null);
                 });
 
             modelBuilder.Entity("Registry.Data.Entities.RoleEntity", b =>

@@ -262,6 +262,23 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<DateTime>("CreatedAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("EncryptionType")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("AES256");
+
+                    b.Property<string>("ImageTagMutability")
+                        .IsRequired()
+                        .ValueGeneratedOnAdd()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasDefaultValue("MUTABLE");
+
+                    b.Property<string>("KmsKey")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(255)
@@ -270,12 +287,35 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<string>("Policy")
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("ScanOnPush")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.HasIndex("Name")
                         .IsUnique();
 
                     b.ToTable("Repositories", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Data.Entities.ResourceTagEntity", b =>
+                {
+                    b.Property<string>("ResourceArn")
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Key")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("ResourceArn", "Key");
+
+                    b.ToTable("ResourceTags", (string)null);
                 });
 
             modelBuilder.Entity("Registry.Data.Entities.RoleEntity", b =>

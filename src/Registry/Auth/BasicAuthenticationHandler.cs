@@ -7,12 +7,12 @@ using Microsoft.Extensions.Options;
 
 namespace Registry.Auth;
 
-/// <summary>HTTP Basic credentials checked against the user store, on <c>/v2</c> and at <c>/token</c>.</summary>
+/// <summary>HTTP Basic credentials (a user's password, or <c>AWS</c> and an ECR authorization token), on <c>/v2</c> and at <c>/token</c>.</summary>
 internal sealed class BasicAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    UserStore users)
+    PasswordSignIn signIn)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Basic";
@@ -30,10 +30,13 @@ internal sealed class BasicAuthenticationHandler(
             return AuthenticateResult.Fail("malformed Basic credentials");
         }
 
-        if (!await users.VerifyAsync(name, password, Context.RequestAborted))
+        // The user AWS signs in with a password from GetAuthorizationToken, which names the real user.
+        if (await signIn.SignInAsync(name, password, Context.RequestAborted) is not { } signedIn)
         {
             return AuthenticateResult.Fail("invalid username or password");
         }
+
+        name = signedIn;
 
         var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));

@@ -35,14 +35,14 @@ internal static class TokenEndpoint
             return OAuthError("unsupported_grant_type", "only the password grant is supported");
         }
 
-        var users = context.RequestServices.GetRequiredService<UserStore>();
+        var signIn = context.RequestServices.GetRequiredService<PasswordSignIn>();
         string name = form["username"].ToString(), password = form["password"].ToString();
-        if (name.Length == 0 || !await users.VerifyAsync(name, password, context.RequestAborted))
+        if (name.Length == 0 || await signIn.SignInAsync(name, password, context.RequestAborted) is not { } signedIn)
         {
             return Results.Json(new OAuthErrorResponse("invalid_grant", "invalid username or password"), TokenJson.Default.OAuthErrorResponse, statusCode: 401);
         }
 
-        var user = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, name)], BasicAuthenticationHandler.SchemeName, ClaimTypes.Name, ClaimTypes.Role));
+        var user = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, signedIn)], BasicAuthenticationHandler.SchemeName, ClaimTypes.Name, ClaimTypes.Role));
         return await GrantAsync(context, user, form["scope"].SelectMany(SplitScopes));
     }
 

@@ -55,12 +55,26 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
 
+        var error = await ConflictRetry.RunAsync(db, () => StoreAsync(repositoryId, reference, digest, manifest, content, now, cancellationToken), cancellationToken);
+        if (error is not null)
+        {
+            return (null, null, error);
+        }
+
+        cache.Invalidate(repository);
+        await durability.EnsureDurableAsync(CancellationToken.None);
+        return (digest, manifest, null);
+    }
+
+    /// <summary>One attempt at recording a validated manifest (and its tag) in one transaction; an error when a reference or the tag forbids it.</summary>
+    private async Task<OciError?> StoreAsync(long repositoryId, Reference reference, Digest digest, ParsedManifest manifest, byte[] content, DateTime now, CancellationToken cancellationToken)
+    {
         // What the manifest references is checked and held inside the transaction that records the
         // references, so garbage collection cannot delete it in between.
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         if (await CheckReferencesAsync(repositoryId, manifest, cancellationToken) is { } referenceError)
         {
-            return (null, null, referenceError);
+            return referenceError;
         }
 
         await BlobIndex.LockRowsAsync(db, "Manifests", [digest.Value], locks.ForShare, cancellationToken);
@@ -89,6 +103,11 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
 
         if (reference.Tag is { } tag)
         {
+            if (await MovesImmutableTagAsync(repositoryId, tag, digest.Value, cancellationToken))
+            {
+                return new OciError(OciErrorCode.TagInvalid, "the repository's tags are immutable", $"tag '{tag}' already points at another manifest");
+            }
+
             await TouchTaggedAsync(repositoryId, tag, now, cancellationToken);
             await db.Database.ExecuteSqlAsync(
                 $"""
@@ -99,9 +118,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         await transaction.CommitAsync(cancellationToken);
-        cache.Invalidate(repository);
-        await durability.EnsureDurableAsync(CancellationToken.None);
-        return (digest, manifest, null);
+        return null;
     }
 
     /// <summary>Deletes a tag (by tag) or a manifest and the tags pointing at it (by digest); false when unknown.</summary>
@@ -123,11 +140,18 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         }
 
         var digest = reference.Digest!.Value;
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await TouchReferencedAsync(repositoryId, digest, now, cancellationToken);
-        await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
-        var deleted = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var deleted = await ConflictRetry.RunAsync(
+            db,
+            async () =>
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
+                var count = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                return count;
+            },
+            cancellationToken);
         cache.Invalidate(repository);
         await durability.EnsureDurableAsync(CancellationToken.None);
         return deleted > 0;
@@ -170,6 +194,13 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         return null;
     }
 
+    /// <summary>Whether putting <paramref name="digest"/> under <paramref name="tag"/> would move a tag of an IMMUTABLE repository.</summary>
+    private Task<bool> MovesImmutableTagAsync(long repositoryId, string tag, string digest, CancellationToken cancellationToken) =>
+        db.Tags.AnyAsync(
+            t => t.RepositoryId == repositoryId && t.Name == tag && t.ManifestDigest != digest
+                 && db.Repositories.Any(r => r.Id == repositoryId && r.ImageTagMutability == "IMMUTABLE"),
+            cancellationToken);
+
     /// <summary>The manifest a tag points at is about to lose it: it gets a fresh grace period before untagged collection.</summary>
     private Task<int> TouchTaggedAsync(long repositoryId, string tag, DateTime now, CancellationToken cancellationToken) =>
         db.Database.ExecuteSqlAsync(
@@ -181,7 +212,8 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
 
     /// <summary>
     /// A manifest is about to be deleted: what it referenced gets a fresh grace period, so deleting an
-    /// image and pushing it again does not race the collector for the layers.
+    /// image and pushing it again does not race the collector for the layers. Done before the delete's
+    /// transaction, outside it, so the delete holds no blob rows a concurrent push holds shared.
     /// </summary>
     private async Task TouchReferencedAsync(long repositoryId, string digest, DateTime now, CancellationToken cancellationToken)
     {

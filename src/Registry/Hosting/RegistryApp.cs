@@ -1,5 +1,6 @@
 using Registry.Accounting;
 using Registry.Auth;
+using Registry.AwsApi;
 using Registry.Distribution;
 using Registry.Iam;
 using Registry.Hosting.Tls;
@@ -38,6 +39,7 @@ internal static class RegistryApp
         app.MapTokenEndpoint();
         app.MapStorageUsage();
         app.MapAdminApi();
+        app.MapAwsJsonApi();
         return app;
     }
 }

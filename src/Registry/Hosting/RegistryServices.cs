@@ -5,10 +5,12 @@ using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Registry.Accounting;
 using Registry.Auth;
+using Registry.AwsApi;
 using Registry.Data;
 using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
+using Registry.Ecr;
 using Registry.GarbageCollection;
 using Registry.Iam;
 using Registry.Hosting.Tls;
@@ -203,6 +205,8 @@ internal static class RegistryServices
         var signingKey = new SigningKey(auth.SigningKeyPath is { Length: > 0 } keyPath ? keyPath : Path.Combine(DataPath(configuration), "token-signing-key.pem"));
         services.AddSingleton(signingKey);
         services.AddSingleton<TokenIssuer>();
+        services.AddSingleton<LoginTokens>();
+        services.AddSingleton<PasswordSignIn>();
         services.AddSingleton<UserStore>();
         services.AddOptions<AwsOptions>().BindConfiguration(AwsOptions.SectionName)
             .Validate(o => o.AccountId.Length == 12 && o.AccountId.All(char.IsAsciiDigit), "Aws:AccountId must be 12 digits")
@@ -212,6 +216,8 @@ internal static class RegistryServices
         services.AddSingleton<PolicyStore>();
         services.AddSingleton<PolicyAuthorizer>();
         services.AddSingleton<IamService>();
+        services.AddSingleton<SigV4Authenticator>();
+        services.AddSingleton<IAwsJsonService, EcrService>();
         services.AddSingleton<RegistryAccess>();
         services.AddHostedService<AdminBootstrap>();
 

@@ -13,15 +13,20 @@ namespace Registry.Iam;
 /// </summary>
 internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions> aws, TimeProvider clock)
 {
-    /// <summary>Decides an ECR action on a repository (null: the registry as a whole, as for the catalog).</summary>
-    public async Task<Decision> DecideAsync(ClaimsPrincipal user, string action, string? repository, HttpContext context)
+    /// <summary>
+    /// Decides an ECR action on a repository (null: the registry as a whole, as for the catalog);
+    /// <paramref name="requestKeys"/> adds condition keys of the request itself, such as aws:TagKeys for TagResource.
+    /// </summary>
+    public async Task<Decision> DecideAsync(ClaimsPrincipal user, string action, string? repository, HttpContext context, Action<RequestContext>? requestKeys = null)
     {
         var settings = aws.Value;
         var name = UserName(user);
         var request = Request(name, action, repository is null ? settings.RegistryArn : settings.RepositoryArn(repository), context);
         var identity = name is null ? [] : await policies.IdentityPoliciesAsync(name, context.RequestAborted);
-        var resourcePolicies = await policies.ResourcePoliciesAsync(repository, context.RequestAborted);
-        return PolicyEvaluator.Evaluate(request, identity, resourcePolicies);
+        var resource = await policies.ResourceFactsAsync(repository, context.RequestAborted);
+        request.WithResourceTags(resource.Tags);
+        requestKeys?.Invoke(request);
+        return PolicyEvaluator.Evaluate(request, identity, resource.Policies);
     }
 
     /// <summary>Decides an action on a resource that has no resource policy (users, groups, roles, policies): identity policies alone.</summary>

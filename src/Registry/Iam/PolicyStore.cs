@@ -8,13 +8,16 @@ using Registry.Security.Policies;
 
 namespace Registry.Iam;
 
+/// <summary>What a resource brings to a decision: its resource policies (repository, registry) and its tags.</summary>
+internal sealed record ResourceFacts(IReadOnlyList<PolicyDocument> Policies, IReadOnlyList<KeyValuePair<string, string>> Tags);
+
 /// <summary>
 /// The policies that apply to requests, parsed once and kept for <see cref="AuthOptions.PolicyCacheSeconds"/>
 /// so that authorization costs no database round trip on the hot path. Changes made through this
 /// process are seen at once (<see cref="Invalidate"/>); the lifetime bounds how long another replica's
 /// change takes to apply here.
 /// </summary>
-internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> dbFactory, IOptions<AuthOptions> options, TimeProvider clock, ILogger<PolicyStore> logger)
+internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> dbFactory, IOptions<AuthOptions> options, IOptions<AwsOptions> aws, TimeProvider clock, ILogger<PolicyStore> logger)
 {
     public const string RegistryPolicySetting = "registry-policy";
 
@@ -24,6 +27,7 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
     ]);
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedFacts> _resources = new(StringComparer.Ordinal);
 
     /// <summary>Identity policies of a user: attached to the user and to the user's groups.</summary>
     public Task<IReadOnlyList<PolicyDocument>> IdentityPoliciesAsync(string userName, CancellationToken cancellationToken) =>
@@ -44,27 +48,48 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
             return documents.Select(d => Parse(d.Document, PolicyKind.Identity, $"policy {d.Name}")).ToList();
         });
 
-    /// <summary>The repository's policy and the registry policy, those that are set.</summary>
-    public Task<IReadOnlyList<PolicyDocument>> ResourcePoliciesAsync(string? repository, CancellationToken cancellationToken) =>
-        GetAsync("resource:" + repository, async db =>
+    /// <summary>The repository's policy and the registry policy (those that are set), and the repository's tags for aws:ResourceTag keys.</summary>
+    public async Task<ResourceFacts> ResourceFactsAsync(string? repository, CancellationToken cancellationToken)
+    {
+        var key = "resource:" + repository;
+        var now = clock.GetUtcNow();
+        if (_resources.TryGetValue(key, out var cached) && cached.Expires > now)
         {
-            var found = new List<PolicyDocument>();
-            if (repository is not null
-                && await db.Repositories.Where(r => r.Name == repository).Select(r => r.Policy).FirstOrDefaultAsync(cancellationToken) is { } repositoryPolicy)
+            return cached.Facts;
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var policies = new List<PolicyDocument>();
+        var tags = new List<KeyValuePair<string, string>>();
+        if (repository is not null
+            && await db.Repositories.Where(r => r.Name == repository).Select(r => new { r.Policy }).FirstOrDefaultAsync(cancellationToken) is { } found)
+        {
+            if (found.Policy is not null)
             {
-                found.Add(Parse(repositoryPolicy, PolicyKind.Resource, $"the policy of repository {repository}"));
+                policies.Add(Parse(found.Policy, PolicyKind.Resource, $"the policy of repository {repository}"));
             }
 
-            if (await db.Settings.Where(s => s.Name == RegistryPolicySetting).Select(s => s.Value).FirstOrDefaultAsync(cancellationToken) is { } registryPolicy)
-            {
-                found.Add(Parse(registryPolicy, PolicyKind.Resource, "the registry policy"));
-            }
+            var arn = aws.Value.RepositoryArn(repository);
+            tags.AddRange((await db.ResourceTags.Where(t => t.ResourceArn == arn).Select(t => new { t.Key, t.Value }).ToListAsync(cancellationToken))
+                .Select(t => new KeyValuePair<string, string>(t.Key, t.Value)));
+        }
 
-            return found;
-        });
+        if (await db.Settings.Where(s => s.Name == RegistryPolicySetting).Select(s => s.Value).FirstOrDefaultAsync(cancellationToken) is { } registryPolicy)
+        {
+            policies.Add(Parse(registryPolicy, PolicyKind.Resource, "the registry policy"));
+        }
+
+        var facts = new ResourceFacts(policies, tags);
+        _resources[key] = new CachedFacts(facts, now + TimeSpan.FromSeconds(options.Value.PolicyCacheSeconds));
+        return facts;
+    }
 
     /// <summary>Forgets every cached policy (after a change through this process).</summary>
-    public void Invalidate() => _cache.Clear();
+    public void Invalidate()
+    {
+        _cache.Clear();
+        _resources.Clear();
+    }
 
     private async Task<IReadOnlyList<PolicyDocument>> GetAsync(string key, Func<RegistryDbContext, Task<List<PolicyDocument>>> load)
     {
@@ -94,6 +119,8 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
     }
 
     private sealed record Cached(IReadOnlyList<PolicyDocument> Policies, DateTimeOffset Expires);
+
+    private sealed record CachedFacts(ResourceFacts Facts, DateTimeOffset Expires);
 
     private static partial class Log
     {

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Registry.AwsApi;
+
+/// <summary>One AWS JSON 1.1 service: the X-Amz-Target prefix that selects it, its SigV4 signing name, and its operations.</summary>
+internal interface IAwsJsonService
+{
+    /// <summary>E.g. <c>AmazonEC2ContainerRegistry_V20150921.</c>.</summary>
+    string TargetPrefix { get; }
+
+    /// <summary>The service in the SigV4 credential scope, e.g. <c>ecr</c>.</summary>
+    string SigningName { get; }
+
+    /// <summary>Runs an operation; null when the service has no such operation.</summary>
+    Task<object>? Invoke(string operation, AwsCall call);
+}
+
+/// <summary>An authenticated call: the request, its signer and its JSON body.</summary>
+internal sealed record AwsCall(HttpContext Context, System.Security.Claims.ClaimsPrincipal User, JsonElement Body);
+
+/// <summary>
+/// <c>POST /</c> with <c>X-Amz-Target: &lt;Service&gt;.&lt;Operation&gt;</c> and <c>application/x-amz-json-1.1</c>
+/// bodies, signed with SigV4: the protocol of ECR and ECS. Errors are <c>{"__type", "message"}</c>; bad
+/// JSON is a SerializationException and an unknown target an UnknownOperationException, never a 500.
+/// </summary>
+internal static class AwsJsonApi
+{
+    public const string ContentType = "application/x-amz-json-1.1";
+
+    /// <summary>The largest request body read (UploadLayerPart carries layer bytes in base64).</summary>
+    private const int MaxBodyBytes = 64 * 1024 * 1024;
+
+    private static readonly JsonSerializerOptions Output = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public static IEndpointRouteBuilder MapAwsJsonApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/", HandleAsync).DisableAntiforgery();
+        return app;
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        try
+        {
+            var target = context.Request.Headers["X-Amz-Target"].ToString();
+            var services = context.RequestServices.GetServices<IAwsJsonService>();
+            var service = services.FirstOrDefault(s => target.StartsWith(s.TargetPrefix, StringComparison.Ordinal))
+                          ?? throw new AwsApiException("UnknownOperationException", target.Length == 0 ? "X-Amz-Target is required" : $"unknown target '{target}'");
+            var operation = target[service.TargetPrefix.Length..];
+            var body = await ReadBodyAsync(context);
+            var user = await context.RequestServices.GetRequiredService<SigV4Authenticator>().AuthenticateAsync(context, body, service.SigningName);
+            context.User = user;
+            var call = new AwsCall(context, user, Parse(body));
+            var result = service.Invoke(operation, call) ?? throw new AwsApiException("UnknownOperationException", $"unknown operation '{operation}'");
+            var response = await result;
+            context.Response.ContentType = ContentType;
+            await JsonSerializer.SerializeAsync(context.Response.Body, response, response.GetType(), Output, context.RequestAborted);
+        }
+        catch (AwsApiException e)
+        {
+            context.Response.StatusCode = e.Status;
+            context.Response.ContentType = ContentType;
+            await JsonSerializer.SerializeAsync(context.Response.Body, new Dictionary<string, string> { ["__type"] = e.Type, ["message"] = e.Message }, Output, context.RequestAborted);
+        }
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            throw new AwsApiException("InvalidParameterException", $"the request body exceeds {MaxBodyBytes} bytes");
+        }
+
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.Length > MaxBodyBytes ? throw new AwsApiException("InvalidParameterException", $"the request body exceeds {MaxBodyBytes} bytes") : buffer.ToArray();
+    }
+
+    private static JsonElement Parse(byte[] body)
+    {
+        if (body.Length == 0)
+        {
+            return JsonDocument.Parse("{}").RootElement;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                ? document.RootElement.Clone()
+                : throw new AwsApiException("SerializationException", "the request body must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new AwsApiException("SerializationException", $"the request body is not valid JSON: {e.Message}");
+        }
+    }
+}
