@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.EndToEnd;
+
+/// <summary>
+/// The real AWS CLI (Debian's awscli, at /usr/bin/aws: another aws may come first on PATH) manages
+/// the registry through the ECR API with <c>--endpoint-url</c>, and podman pushes with the password
+/// <c>aws ecr get-login-password</c> prints.
+/// </summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class AwsCliTests(EndToEndFixture e2e)
+{
+    private const string Aws = "/usr/bin/aws";
+
+    [SkippableFact]
+    public async Task The_aws_cli_creates_a_repository_sets_its_policy_and_podman_pushes_with_get_login_password()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var server = e2e.Server;
+        var repository = $"e2e/aws-{Guid.NewGuid():N}"[..20];
+        var admin = await KeyAsync("admin");
+
+        var created = await AwsAsync(admin, "ecr", "create-repository", "--repository-name", repository, "--tags", "Key=team,Value=e2e");
+        Assert.Equal($"arn:aws:ecr:us-east-1:000000000000:repository/{repository}", created.GetProperty("repository").GetProperty("repositoryArn").GetString());
+        var policy = $$"""{"Version":"2012-10-17","Statement":[{"Sid":"CiPull","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/ci"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}""";
+        await AwsAsync(admin, "ecr", "set-repository-policy", "--repository-name", repository, "--policy-text", policy);
+        Assert.Equal(policy, (await AwsAsync(admin, "ecr", "get-repository-policy", "--repository-name", repository)).GetProperty("policyText").GetString());
+
+        var password = (await AwsRawAsync(admin, "ecr", "get-login-password")).Trim();
+        (await Cli.RunAsync("podman", ["login", "--username", "AWS", "--password-stdin", server.HostPort], password)).EnsureSuccess("podman login with get-login-password");
+        var image = $"{server.HostPort}/{repository}:v1";
+        await PushTestImageAsync(image);
+
+        var images = await AwsAsync(admin, "ecr", "describe-images", "--repository-name", repository);
+        var detail = images.GetProperty("imageDetails")[0];
+        Assert.Equal("v1", detail.GetProperty("imageTags")[0].GetString());
+        Assert.True(detail.GetProperty("imageSizeInBytes").GetInt64() > 0);
+        var listed = await AwsAsync(admin, "ecr", "list-images", "--repository-name", repository);
+        Assert.Single(listed.GetProperty("imageIds").EnumerateArray());
+
+        var deleted = await AwsAsync(admin, "ecr", "batch-delete-image", "--repository-name", repository, "--image-ids", "imageTag=v1");
+        Assert.Equal("v1", deleted.GetProperty("imageIds")[0].GetProperty("imageTag").GetString());
+        Assert.Empty((await AwsAsync(admin, "ecr", "list-images", "--repository-name", repository)).GetProperty("imageIds").EnumerateArray());
+        (await Cli.RunAsync("podman", ["logout", server.HostPort])).EnsureSuccess("podman logout");
+    }
+
+    [SkippableFact]
+    public async Task A_push_the_policies_do_not_allow_is_denied_with_403_and_writes_nothing()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var server = e2e.Server;
+        var repository = $"e2e/denied-{Guid.NewGuid():N}"[..22];
+        var admin = await KeyAsync("admin");
+        await AwsAsync(admin, "ecr", "create-repository", "--repository-name", repository);
+        var user = "reader-" + Guid.NewGuid().ToString("N")[..8];
+        using var http = server.CreateClient();
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/admin/v1/users", new { name = user })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await http.PostAsJsonAsync("/admin/v1/policies", new { name = user + "-login", document = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:BatchCheckLayerAvailability"],"Resource":"*"}]}""" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync($"/admin/v1/users/{user}/policies/{user}-login", null)).StatusCode);
+        var reader = await KeyAsync(user);
+
+        var denied = await Cli.RunAsync(Aws, ["ecr", "create-repository", "--repository-name", repository + "-2", .. Endpoint()], environment: Environment(reader));
+        Assert.NotEqual(0, denied.ExitCode);
+        Assert.Contains("AccessDeniedException", denied.Error, StringComparison.Ordinal);
+
+        var password = (await AwsRawAsync(reader, "ecr", "get-login-password")).Trim();
+        (await Cli.RunAsync("podman", ["login", "--username", "AWS", "--password-stdin", server.HostPort], password)).EnsureSuccess("podman login as the reader");
+        var push = await TryPushTestImageAsync($"{server.HostPort}/{repository}:v1");
+        (await Cli.RunAsync("podman", ["logout", server.HostPort])).EnsureSuccess("podman logout");
+
+        Assert.NotEqual(0, push.ExitCode);
+        Assert.Contains("denied", push.Error, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty((await AwsAsync(admin, "ecr", "list-images", "--repository-name", repository)).GetProperty("imageIds").EnumerateArray());
+        using var usage = JsonDocument.Parse(await http.GetStringAsync($"/api/v1/storage/{repository}"));
+        Assert.Equal(0, usage.RootElement.GetProperty("blobCount").GetInt64());
+    }
+
+    private async Task PushTestImageAsync(string image) => (await TryPushTestImageAsync(image)).EnsureSuccess("podman push");
+
+    private async Task<Cli.Result> TryPushTestImageAsync(string image)
+    {
+        (await Cli.RunAsync("podman", ["pull", $"oci:{e2e.ImageLayout}:latest"])).EnsureSuccess("podman pull from layout");
+        var local = (await Cli.RunAsync("podman", ["images", "--quiet", "--filter", "reference=*:latest", "--no-trunc"])).EnsureSuccess("podman images").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)[0];
+        (await Cli.RunAsync("podman", ["tag", local, image])).EnsureSuccess("podman tag");
+        var push = await Cli.RunAsync("podman", ["push", image]);
+        (await Cli.RunAsync("podman", ["rmi", "--all", "--force"])).EnsureSuccess("podman rmi");
+        return push;
+    }
+
+    private async Task<(string Id, string Secret)> KeyAsync(string user)
+    {
+        using var http = e2e.Server.CreateClient();
+        var response = await http.PostAsync($"/admin/v1/users/{user}/access-keys", null);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        using var key = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!);
+    }
+
+    private async Task<JsonElement> AwsAsync((string Id, string Secret) key, params string[] arguments)
+    {
+        var output = await AwsRawAsync(key, [.. arguments, "--output", "json"]);
+        using var json = JsonDocument.Parse(output.Length == 0 ? "{}" : output);
+        return json.RootElement.Clone();
+    }
+
+    private async Task<string> AwsRawAsync((string Id, string Secret) key, params string[] arguments) =>
+        (await Cli.RunAsync(Aws, [.. arguments, .. Endpoint()], environment: Environment(key))).EnsureSuccess($"aws {string.Join(' ', arguments.Take(2))}").Output;
+
+    private string[] Endpoint() => ["--endpoint-url", e2e.Server.BaseAddress.ToString().TrimEnd('/')];
+
+    /// <summary>Credentials in the environment only: no profile, config or pager from the machine.</summary>
+    private static Dictionary<string, string> Environment((string Id, string Secret) key) => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = key.Id,
+        ["AWS_SECRET_ACCESS_KEY"] = key.Secret,
+        ["AWS_DEFAULT_REGION"] = "us-east-1",
+        ["AWS_CONFIG_FILE"] = "/dev/null",
+        ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
+        ["AWS_PAGER"] = "",
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+    };
+}
