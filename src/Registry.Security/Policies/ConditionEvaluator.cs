@@ -115,6 +115,11 @@ public static class ConditionEvaluator
     /// <summary>ARNs match part by part (partition, service, region, account, resource), each with wildcards.</summary>
     public static bool ArnMatches(string pattern, string arn)
     {
+        if (pattern == "*")
+        {
+            return true;
+        }
+
         var patternParts = pattern.Split(':', 6);
         var arnParts = arn.Split(':', 6);
         if (patternParts.Length != 6 || arnParts.Length != 6)

@@ -23,6 +23,13 @@ public sealed record PolicyDocument(string? Version, string? Id, PolicyKind Kind
     public const string CurrentVersion = "2012-10-17";
 
     public bool SupportsVariables => Version == CurrentVersion;
+
+    /// <summary>
+    /// Whether a decision under this policy can depend on more than principal, action and resource:
+    /// true when a statement has conditions, or a resource pattern a variable. Without, decisions can be remembered.
+    /// </summary>
+    public bool DependsOnRequest { get; } = Statements.Any(s => s.Conditions.Count > 0
+        || (s.Resource ?? s.NotResource)?.Patterns.Any(p => p.Contains("${", StringComparison.Ordinal)) == true);
 }
 
 /// <summary>One statement. Exactly one of Action/NotAction is set; Resource/NotResource at most one (none: the resource a resource policy is attached to).</summary>

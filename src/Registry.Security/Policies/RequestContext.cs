@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Net;
+
 namespace Registry.Security.Policies;
 
 /// <summary>Who is asking: an IAM user or role session. Anonymous callers have none.</summary>
@@ -8,65 +11,37 @@ public sealed record Principal(string Arn, string Account, string? RoleArn = nul
 
 /// <summary>
 /// A request as policies see it: the principal, the action, the resource, and the condition keys
-/// (names compare case-insensitively, as in IAM; a key may have several values).
+/// (names compare case-insensitively, as in IAM; a key may have several values). The global keys are
+/// worked out only when a condition asks for them, so a request no condition looks at costs no formatting.
 /// </summary>
-public sealed class RequestContext
+public sealed class RequestContext(Principal? principal, string action, string resource)
 {
-    private readonly Dictionary<string, IReadOnlyList<string>> _keys = new(StringComparer.OrdinalIgnoreCase);
-
-    public RequestContext(Principal? principal, string action, string resource)
-    {
-        Principal = principal;
-        Action = action;
-        Resource = resource;
-        if (principal is not null)
-        {
-            Set("aws:PrincipalArn", principal.RoleArn ?? principal.Arn);
-            Set("aws:PrincipalAccount", principal.Account);
-            var userMarker = $"arn:aws:iam::{principal.Account}:user/";
-            if (principal.Arn.StartsWith(userMarker, StringComparison.Ordinal))
-            {
-                var path = principal.Arn[userMarker.Length..];
-                Set("aws:username", path[(path.LastIndexOf('/') + 1)..]);
-                Set("aws:PrincipalType", "User");
-            }
-            else
-            {
-                Set("aws:PrincipalType", principal.RoleArn is not null ? "AssumedRole" : "Account");
-            }
-        }
-        else
-        {
-            Set("aws:PrincipalType", "Anonymous");
-        }
-    }
+    private Dictionary<string, IReadOnlyList<string>>? _keys;
+    private IPAddress? _sourceIp;
+    private bool? _secureTransport;
+    private DateTimeOffset? _now;
 
     /// <summary>Null for an anonymous caller.</summary>
-    public Principal? Principal { get; }
+    public Principal? Principal { get; } = principal;
 
     /// <summary>The action, e.g. <c>ecr:BatchGetImage</c>.</summary>
-    public string Action { get; }
+    public string Action { get; } = action;
 
     /// <summary>The resource ARN, e.g. <c>arn:aws:ecr:us-east-1:123456789012:repository/team/app</c>.</summary>
-    public string Resource { get; }
+    public string Resource { get; } = resource;
 
     public RequestContext Set(string key, params IReadOnlyList<string> values)
     {
-        _keys[key] = values;
+        (_keys ??= new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase))[key] = values;
         return this;
     }
 
-    /// <summary>Sets aws:SourceIp, aws:SecureTransport, aws:CurrentTime and aws:EpochTime.</summary>
-    public RequestContext WithRequest(System.Net.IPAddress? sourceIp, bool secureTransport, DateTimeOffset now)
+    /// <summary>The facts behind aws:SourceIp, aws:SecureTransport, aws:CurrentTime and aws:EpochTime.</summary>
+    public RequestContext WithRequest(IPAddress? sourceIp, bool secureTransport, DateTimeOffset now)
     {
-        if (sourceIp is not null)
-        {
-            Set("aws:SourceIp", (sourceIp.IsIPv4MappedToIPv6 ? sourceIp.MapToIPv4() : sourceIp).ToString());
-        }
-
-        Set("aws:SecureTransport", secureTransport ? "true" : "false");
-        Set("aws:CurrentTime", now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
-        Set("aws:EpochTime", now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _sourceIp = sourceIp is { IsIPv4MappedToIPv6: true } ? sourceIp.MapToIPv4() : sourceIp;
+        _secureTransport = secureTransport;
+        _now = now;
         return this;
     }
 
@@ -81,5 +56,45 @@ public sealed class RequestContext
         return this;
     }
 
-    public IReadOnlyList<string>? Get(string key) => _keys.TryGetValue(key, out var values) ? values : null;
+    public IReadOnlyList<string>? Get(string key)
+    {
+        if (_keys is not null && _keys.TryGetValue(key, out var values))
+        {
+            return values;
+        }
+
+        return Global(key) is { } value ? [value] : null;
+    }
+
+    /// <summary>The global condition keys that follow from the principal and the request facts.</summary>
+    private string? Global(string key) => key.ToLowerInvariant() switch
+    {
+        "aws:principalarn" => Principal is null ? null : Principal.RoleArn ?? Principal.Arn,
+        "aws:principalaccount" => Principal?.Account,
+        "aws:username" => UserName(),
+        "aws:principaltype" => Principal is null ? "Anonymous" : UserName() is not null ? "User" : Principal.RoleArn is not null ? "AssumedRole" : "Account",
+        "aws:sourceip" => _sourceIp?.ToString(),
+        "aws:securetransport" => _secureTransport is { } secure ? (secure ? "true" : "false") : null,
+        "aws:currenttime" => _now?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+        "aws:epochtime" => _now?.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        _ => null,
+    };
+
+    /// <summary>The user's name (without path) when the principal is an IAM user.</summary>
+    private string? UserName()
+    {
+        if (Principal is null)
+        {
+            return null;
+        }
+
+        var marker = $"arn:aws:iam::{Principal.Account}:user/";
+        if (!Principal.Arn.StartsWith(marker, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var path = Principal.Arn[marker.Length..];
+        return path[(path.LastIndexOf('/') + 1)..];
+    }
 }

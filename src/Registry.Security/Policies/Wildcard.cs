@@ -5,6 +5,11 @@ public static class Wildcard
 {
     public static bool IsMatch(string pattern, string value, StringComparison comparison = StringComparison.Ordinal)
     {
+        if (pattern == "*")
+        {
+            return true;
+        }
+
         int p = 0, v = 0, star = -1, resume = 0;
         while (v < value.Length)
         {

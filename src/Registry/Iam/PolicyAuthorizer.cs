@@ -13,6 +13,10 @@ namespace Registry.Iam;
 /// </summary>
 internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions> aws, TimeProvider clock)
 {
+    private const int MaxRemembered = 100_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string User, string Action, string Repository), RememberedDecision> _decisions = new();
+
     /// <summary>
     /// Decides an ECR action on a repository (null: the registry as a whole, as for the catalog);
     /// <paramref name="requestKeys"/> adds condition keys of the request itself, such as aws:TagKeys for TagResource.
@@ -21,12 +25,33 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
     {
         var settings = aws.Value;
         var name = UserName(user);
-        var request = Request(name, action, repository is null ? settings.RegistryArn : settings.RepositoryArn(repository), context);
         var identity = name is null ? [] : await policies.IdentityPoliciesAsync(name, context.RequestAborted);
         var resource = await policies.ResourceFactsAsync(repository, context.RequestAborted);
+
+        // The hot path: while the same parsed policies apply and none looks at the request, the decision
+        // for this principal, action and resource is the one made last time.
+        var key = (name ?? "", action, repository ?? "");
+        var remember = requestKeys is null && resource.Tags.Count == 0 && !identity.Any(p => p.DependsOnRequest) && !resource.Policies.Any(p => p.DependsOnRequest);
+        if (remember && _decisions.TryGetValue(key, out var known) && ReferenceEquals(known.Identity, identity) && ReferenceEquals(known.Resource, resource))
+        {
+            return known.Decision;
+        }
+
+        var request = Request(name, action, repository is null ? settings.RegistryArn : settings.RepositoryArn(repository), context);
         request.WithResourceTags(resource.Tags);
         requestKeys?.Invoke(request);
-        return PolicyEvaluator.Evaluate(request, identity, resource.Policies);
+        var decision = PolicyEvaluator.Evaluate(request, identity, resource.Policies);
+        if (remember)
+        {
+            if (_decisions.Count > MaxRemembered)
+            {
+                _decisions.Clear();
+            }
+
+            _decisions[key] = new RememberedDecision(identity, resource, decision);
+        }
+
+        return decision;
     }
 
     /// <summary>Decides an action on a resource that has no resource policy (users, groups, roles, policies): identity policies alone.</summary>
@@ -70,4 +95,7 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
 
         return granted;
     }
+
+    /// <summary>A decision and the parsed policies it was made under (a policy refresh makes new lists, which retires it).</summary>
+    private sealed record RememberedDecision(IReadOnlyList<PolicyDocument> Identity, ResourceFacts Resource, Decision Decision);
 }

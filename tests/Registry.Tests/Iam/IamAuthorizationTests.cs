@@ -67,6 +67,23 @@ public abstract class IamAuthorizationTests(RegistryFixture registry)
     }
 
     [SkippableFact]
+    public async Task Attaching_and_detaching_a_policy_applies_to_the_very_next_request()
+    {
+        var repository = OciTestClient.UniqueRepository("iam");
+        await _admin.PushImageAsync(repository, "v1");
+        var (user, client) = await CreateUserAsync();
+        var policy = "read-" + Guid.NewGuid().ToString("N")[..8];
+        await CreatePolicyAsync(policy, """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*"}]}""");
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync($"/v2/{repository}/manifests/v1")).StatusCode);
+
+        await _admin.PutAsync($"/admin/v1/users/{user}/policies/{policy}", null);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v2/{repository}/manifests/v1")).StatusCode);
+
+        await _admin.DeleteAsync($"/admin/v1/users/{user}/policies/{policy}");
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync($"/v2/{repository}/manifests/v1")).StatusCode);
+    }
+
+    [SkippableFact]
     public async Task A_repository_policy_lets_a_named_user_pull_that_repository_only()
     {
         var shared = OciTestClient.UniqueRepository("iam");
