@@ -292,6 +292,15 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<string>("KmsKey")
                         .HasColumnType("text");
 
+                    b.Property<DateTime?>("LifecycleEvaluatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("LifecyclePolicy")
+                        .HasColumnType("text");
+
+                    b.Property<string>("LifecyclePreviewPolicy")
+                        .HasColumnType("text");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(255)

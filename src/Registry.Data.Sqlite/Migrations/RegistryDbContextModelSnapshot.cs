@@ -279,6 +279,15 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<string>("KmsKey")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("LifecycleEvaluatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LifecyclePolicy")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LifecyclePreviewPolicy")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(255)

@@ -22,4 +22,13 @@ public sealed class RepositoryEntity
     public string EncryptionType { get; set; } = "AES256";
 
     public string? KmsKey { get; set; }
+
+    /// <summary>The ECR lifecycle policy (JSON), or null.</summary>
+    public string? LifecyclePolicy { get; set; }
+
+    /// <summary>When the lifecycle policy last ran.</summary>
+    public DateTime? LifecycleEvaluatedAt { get; set; }
+
+    /// <summary>The lifecycle policy text the last StartLifecyclePolicyPreview asked about, or null.</summary>
+    public string? LifecyclePreviewPolicy { get; set; }
 }

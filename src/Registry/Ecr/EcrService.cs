@@ -51,6 +51,11 @@ internal sealed partial class EcrService(IOptions<AwsOptions> aws) : IAwsJsonSer
         "InitiateLayerUpload" => InitiateLayerUploadAsync(call),
         "UploadLayerPart" => UploadLayerPartAsync(call),
         "CompleteLayerUpload" => CompleteLayerUploadAsync(call),
+        "PutLifecyclePolicy" => PutLifecyclePolicyAsync(call),
+        "GetLifecyclePolicy" => GetLifecyclePolicyAsync(call),
+        "DeleteLifecyclePolicy" => DeleteLifecyclePolicyAsync(call),
+        "StartLifecyclePolicyPreview" => StartLifecyclePolicyPreviewAsync(call),
+        "GetLifecyclePolicyPreview" => GetLifecyclePolicyPreviewAsync(call),
         _ => null,
     };
 

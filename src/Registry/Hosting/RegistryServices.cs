@@ -11,6 +11,7 @@ using Registry.Data.PostgreSql;
 using Registry.Data.Sqlite;
 using Registry.Distribution;
 using Registry.Ecr;
+using Registry.Ecr.Lifecycle;
 using Registry.GarbageCollection;
 using Registry.Iam;
 using Registry.Hosting.Tls;
@@ -218,6 +219,14 @@ internal static class RegistryServices
         services.AddSingleton<IamService>();
         services.AddSingleton<SigV4Authenticator>();
         services.AddSingleton<IAwsJsonService, EcrService>();
+        services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
+            .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
+            .ValidateOnStart();
+        services.AddSingleton<LifecycleRunner>();
+        if (configuration.GetSection(LifecycleOptions.SectionName).Get<LifecycleOptions>() is not { Enabled: false })
+        {
+            services.AddHostedService<LifecycleService>();
+        }
         services.AddSingleton<RegistryAccess>();
         services.AddHostedService<AdminBootstrap>();
 

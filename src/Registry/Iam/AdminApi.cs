@@ -127,6 +127,11 @@ internal static class AdminApi
             await iam.SetRepositoryPolicyAsync(repository, null, ct);
             return Results.NoContent();
         }));
+        api.MapPost("/lifecycle-runs", (Delegate)((HttpContext c) => RunWithBody(c, "ecr:PutLifecyclePolicy", b => OptionalText(b, "repositoryName") is { } r ? Aws(c).RepositoryArn(r) : Aws(c).RepositoryArn("*"), async (_, body, ct) =>
+        {
+            var expired = await c.RequestServices.GetRequiredService<Ecr.Lifecycle.LifecycleRunner>().RunAsync(OptionalText(body, "repositoryName"), ct);
+            return Ok(new { expired = expired.Select(e => new { repositoryName = e.Repository, imageDigest = e.Digest, imageTags = e.Tags, appliedRulePriority = e.RulePriority }) });
+        })));
         return app;
     }
 

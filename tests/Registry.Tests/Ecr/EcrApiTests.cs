@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Registry.Tests.Support;
@@ -148,6 +149,37 @@ public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
 
         Assert.Equal(deny, (await _ecr.CallAsync("GetRepositoryPolicy", new { repositoryName = name })).Body.GetProperty("policyText").GetString());
         Assert.Equal("AccessDeniedException", await ErrorAsync("DeleteRepository", new { repositoryName = name }));
+    }
+
+    [SkippableFact]
+    public async Task A_lifecycle_preview_lists_exactly_what_a_run_expires()
+    {
+        var name = OciTestClient.UniqueRepository("ecr-lifecycle");
+        var pushed = new List<string>();
+        foreach (var tag in new[] { "build-1", "build-2", "build-3", "release-1" })
+        {
+            pushed.Add((await _admin.PushImageAsync(name, tag)).Digest);
+            await Task.Delay(20);
+        }
+
+        var policy = """{"rules":[{"rulePriority":1,"description":"keep two builds","selection":{"tagStatus":"tagged","tagPrefixList":["build"],"countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}""";
+        Assert.Equal("LifecyclePolicyNotFoundException", await ErrorAsync("GetLifecyclePolicy", new { repositoryName = name }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("PutLifecyclePolicy", new { repositoryName = name, lifecyclePolicyText = """{"rules":[{"rulePriority":1}]}""" }));
+        Assert.Equal(200, (await _ecr.CallAsync("PutLifecyclePolicy", new { repositoryName = name, lifecyclePolicyText = policy })).Status);
+        Assert.Equal("IN_PROGRESS", (await _ecr.CallAsync("StartLifecyclePolicyPreview", new { repositoryName = name })).Body.GetProperty("status").GetString());
+
+        var (_, preview) = await _ecr.CallAsync("GetLifecyclePolicyPreview", new { repositoryName = name });
+        var run = await _admin.PostAsJsonAsync("/admin/v1/lifecycle-runs", new { repositoryName = name });
+
+        Assert.Equal("COMPLETE", preview.GetProperty("status").GetString());
+        var previewed = preview.GetProperty("previewResults").EnumerateArray().Select(r => r.GetProperty("imageDigest").GetString()).ToList();
+        Assert.Equal([pushed[0]], previewed);
+        Assert.Equal(1, preview.GetProperty("summary").GetProperty("expiringImageTotalCount").GetInt32());
+        using var ran = JsonDocument.Parse(await run.Content.ReadAsStringAsync());
+        Assert.Equal(previewed, ran.RootElement.GetProperty("expired").EnumerateArray().Select(e => e.GetProperty("imageDigest").GetString()).ToList());
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync($"/v2/{name}/manifests/build-1")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.GetAsync($"/v2/{name}/manifests/release-1")).StatusCode);
+        Assert.Equal(JsonValueKind.Number, (await _ecr.CallAsync("GetLifecyclePolicy", new { repositoryName = name })).Body.GetProperty("lastEvaluatedAt").ValueKind);
     }
 
     [SkippableFact]

@@ -41,8 +41,31 @@ public sealed class AwsCliTests(EndToEndFixture e2e)
         var listed = await AwsAsync(admin, "ecr", "list-images", "--repository-name", repository);
         Assert.Single(listed.GetProperty("imageIds").EnumerateArray());
 
-        var deleted = await AwsAsync(admin, "ecr", "batch-delete-image", "--repository-name", repository, "--image-ids", "imageTag=v1");
-        Assert.Equal("v1", deleted.GetProperty("imageIds")[0].GetProperty("imageTag").GetString());
+        // A second image (the first's manifest with an annotation) put through the API, then a lifecycle
+        // policy keeping one "v" image: the preview names the older, and a run expires exactly it.
+        var first = detail.GetProperty("imageDigest").GetString()!;
+        var manifest = (await AwsAsync(admin, "ecr", "batch-get-image", "--repository-name", repository, "--image-ids", "imageTag=v1")).GetProperty("images")[0].GetProperty("imageManifest").GetString()!;
+        var annotated = System.Text.Json.Nodes.JsonNode.Parse(manifest)!.AsObject();
+        annotated["annotations"] = new System.Text.Json.Nodes.JsonObject { ["e2e"] = "second" };
+        await Task.Delay(1100);
+        await AwsAsync(admin, "ecr", "put-image", "--repository-name", repository, "--image-tag", "v2", "--image-manifest", annotated.ToJsonString());
+        var lifecycle = """{"rules":[{"rulePriority":1,"description":"keep the newest v image","selection":{"tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}""";
+        await AwsAsync(admin, "ecr", "put-lifecycle-policy", "--repository-name", repository, "--lifecycle-policy-text", lifecycle);
+        await AwsAsync(admin, "ecr", "start-lifecycle-policy-preview", "--repository-name", repository);
+        var preview = await AwsAsync(admin, "ecr", "get-lifecycle-policy-preview", "--repository-name", repository);
+        Assert.Equal("COMPLETE", preview.GetProperty("status").GetString());
+        Assert.Equal([first], preview.GetProperty("previewResults").EnumerateArray().Select(r => r.GetProperty("imageDigest").GetString()));
+        using (var http = server.CreateClient())
+        {
+            var run = await http.PostAsJsonAsync("/admin/v1/lifecycle-runs", new { repositoryName = repository });
+            Assert.Contains(first, await run.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var remaining = (await AwsAsync(admin, "ecr", "describe-images", "--repository-name", repository)).GetProperty("imageDetails");
+        Assert.Equal("v2", Assert.Single(remaining.EnumerateArray()).GetProperty("imageTags")[0].GetString());
+
+        var deleted = await AwsAsync(admin, "ecr", "batch-delete-image", "--repository-name", repository, "--image-ids", "imageTag=v2");
+        Assert.Equal("v2", deleted.GetProperty("imageIds")[0].GetProperty("imageTag").GetString());
         Assert.Empty((await AwsAsync(admin, "ecr", "list-images", "--repository-name", repository)).GetProperty("imageIds").EnumerateArray());
         (await Cli.RunAsync("podman", ["logout", server.HostPort])).EnsureSuccess("podman logout");
     }
