@@ -42,6 +42,8 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<ResourceTagEntity> ResourceTags => Set<ResourceTagEntity>();
 
+    public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -153,6 +155,18 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.HasKey(a => new { a.PolicyId, a.PrincipalKind, a.PrincipalId });
             e.HasIndex(a => new { a.PrincipalKind, a.PrincipalId });
             e.HasOne<ManagedPolicyEntity>().WithMany().HasForeignKey(a => a.PolicyId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<AuditEventEntity>(e =>
+        {
+            e.ToTable("AuditEvents");
+            e.HasIndex(a => a.Time);
+            e.HasIndex(a => new { a.Principal, a.Time });
+            e.Property(a => a.Principal).HasMaxLength(128);
+            e.Property(a => a.Action).HasMaxLength(128);
+            e.Property(a => a.Resource).HasMaxLength(512);
+            e.Property(a => a.SourceIp).HasMaxLength(64);
+            e.Property(a => a.Outcome).HasMaxLength(16);
         });
 
         modelBuilder.Entity<ResourceTagEntity>(e =>

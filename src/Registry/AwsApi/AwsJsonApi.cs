@@ -14,6 +14,9 @@ internal interface IAwsJsonService
 
     /// <summary>Runs an operation; null when the service has no such operation.</summary>
     Task<object>? Invoke(string operation, AwsCall call);
+
+    /// <summary>The ARN an operation acts on, for the audit log (from the request's members).</summary>
+    string AuditResource(string operation, JsonElement body);
 }
 
 /// <summary>An authenticated call: the request, its signer and its JSON body.</summary>
@@ -41,29 +44,57 @@ internal static class AwsJsonApi
 
     private static async Task HandleAsync(HttpContext context)
     {
+        IAwsJsonService? service = null;
+        var operation = "";
+        JsonElement? request = null;
         try
         {
             var target = context.Request.Headers["X-Amz-Target"].ToString();
             var services = context.RequestServices.GetServices<IAwsJsonService>();
-            var service = services.FirstOrDefault(s => target.StartsWith(s.TargetPrefix, StringComparison.Ordinal))
-                          ?? throw new AwsApiException("UnknownOperationException", target.Length == 0 ? "X-Amz-Target is required" : $"unknown target '{target}'");
-            var operation = target[service.TargetPrefix.Length..];
+            service = services.FirstOrDefault(s => target.StartsWith(s.TargetPrefix, StringComparison.Ordinal))
+                      ?? throw new AwsApiException("UnknownOperationException", target.Length == 0 ? "X-Amz-Target is required" : $"unknown target '{target}'");
+            operation = target[service.TargetPrefix.Length..];
             var body = await ReadBodyAsync(context);
             var user = await context.RequestServices.GetRequiredService<SigV4Authenticator>().AuthenticateAsync(context, body, service.SigningName);
             context.User = user;
-            var call = new AwsCall(context, user, Parse(body));
+            request = Parse(body);
+            var call = new AwsCall(context, user, request.Value);
             var result = service.Invoke(operation, call) ?? throw new AwsApiException("UnknownOperationException", $"unknown operation '{operation}'");
             var response = await result;
             context.Response.ContentType = ContentType;
             await JsonSerializer.SerializeAsync(context.Response.Body, response, response.GetType(), Output, context.RequestAborted);
+            if (!IsReadOnly(operation))
+            {
+                Audit(context, service, operation, request, "Allowed", null);
+            }
         }
         catch (AwsApiException e)
         {
             context.Response.StatusCode = e.Status;
             context.Response.ContentType = ContentType;
             await JsonSerializer.SerializeAsync(context.Response.Body, new Dictionary<string, string> { ["__type"] = e.Type, ["message"] = e.Message }, Output, context.RequestAborted);
+            if (service is not null && (!IsReadOnly(operation) || IsDenial(e.Type)))
+            {
+                Audit(context, service, operation, request, IsDenial(e.Type) ? "Denied" : "Failed", e.Type);
+            }
         }
     }
+
+    private static bool IsReadOnly(string operation) =>
+        operation.StartsWith("Get", StringComparison.Ordinal) || operation.StartsWith("Describe", StringComparison.Ordinal)
+        || operation.StartsWith("List", StringComparison.Ordinal) || operation.StartsWith("BatchGet", StringComparison.Ordinal)
+        || operation.StartsWith("BatchCheck", StringComparison.Ordinal);
+
+    private static bool IsDenial(string type) => type is "AccessDeniedException" or "MissingAuthenticationTokenException" or "IncompleteSignatureException"
+        or "InvalidSignatureException" or "UnrecognizedClientException";
+
+    private static void Audit(HttpContext context, IAwsJsonService service, string operation, JsonElement? request, string outcome, string? error) =>
+        context.RequestServices.GetRequiredService<Audit.AuditLog>().Record(
+            context,
+            $"{service.SigningName}:{operation}",
+            request is { } body ? service.AuditResource(operation, body) : "*",
+            outcome,
+            error);
 
     private static async Task<byte[]> ReadBodyAsync(HttpContext context)
     {

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Registry.Audit;
 using Registry.Auth;
 using Registry.Core.Errors;
 using Registry.Core.Names;
@@ -57,10 +59,15 @@ internal static partial class DistributionApi
                 }
 
                 await OciResponses.WriteErrorAsync(context, decision.Error!);
+                Audit(context, route, ecrAction);
                 return;
             }
 
             await DispatchAsync(context, route, method);
+            if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+            {
+                Audit(context, route, ecrAction);
+            }
         }
         catch (BlobUnreadableException e)
         {
@@ -134,6 +141,24 @@ internal static partial class DistributionApi
             _ => new AccessScope("repository", route.Name, [found.Docker]),
         };
         return true;
+    }
+
+    /// <summary>Audits a change or a denial (the unauthenticated probe of <c>/v2/</c> that every client sends first is not one).</summary>
+    private static void Audit(HttpContext context, DistributionRoute route, string? ecrAction)
+    {
+        if (ecrAction is null)
+        {
+            return;
+        }
+
+        var arns = context.RequestServices.GetRequiredService<IOptions<AwsOptions>>().Value;
+        var status = context.Response.StatusCode;
+        context.RequestServices.GetRequiredService<AuditLog>().Record(
+            context,
+            ecrAction,
+            route.Kind == RouteKind.Catalog ? arns.RegistryArn : arns.RepositoryArn(route.Name),
+            AuditLog.OutcomeOf(status),
+            $"{context.Request.Method} {status}");
     }
 
     private static string AllowedMethods(RouteKind kind) => kind switch

@@ -59,6 +59,11 @@ internal sealed partial class EcrService(IOptions<AwsOptions> aws) : IAwsJsonSer
         _ => null,
     };
 
+    public string AuditResource(string operation, JsonElement body) =>
+        body.TryGetProperty("repositoryName", out var name) && name.ValueKind == JsonValueKind.String ? Aws.RepositoryArn(name.GetString()!)
+        : body.TryGetProperty("resourceArn", out var arn) && arn.ValueKind == JsonValueKind.String ? arn.GetString()!
+        : Aws.RegistryArn;
+
     private async Task<object> GetAuthorizationTokenAsync(AwsCall call)
     {
         await AuthorizeAsync(call, "ecr:GetAuthorizationToken", null);

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using Registry.Accounting;
+using Registry.Audit;
 using Registry.Auth;
 using Registry.AwsApi;
 using Registry.Data;
@@ -218,6 +219,9 @@ internal static class RegistryServices
         services.AddSingleton<PolicyAuthorizer>();
         services.AddSingleton<IamService>();
         services.AddSingleton<SigV4Authenticator>();
+        services.AddSingleton<AuditLog>();
+        services.AddSingleton<AuditQuery>();
+        services.AddHostedService<AuditWriter>();
         services.AddSingleton<IAwsJsonService, EcrService>();
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")

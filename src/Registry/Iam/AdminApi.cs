@@ -18,6 +18,7 @@ internal static class AdminApi
     public static IEndpointRouteBuilder MapAdminApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/admin/v1");
+        api.AddEndpointFilter(AuditFilterAsync);
         api.MapGet("/users", (Delegate)((HttpContext c) => Run(c, "iam:ListUsers", Aws(c).UserArn("*"), async (iam, ct) => Ok(new { users = await iam.ListUsersAsync(ct) }))));
         api.MapPost("/users", (Delegate)((HttpContext c) => RunWithBody(c, "iam:CreateUser", b => Aws(c).UserArn(Text(b, "name")), async (iam, body, ct) =>
         {
@@ -132,8 +133,26 @@ internal static class AdminApi
             var expired = await c.RequestServices.GetRequiredService<Ecr.Lifecycle.LifecycleRunner>().RunAsync(OptionalText(body, "repositoryName"), ct);
             return Ok(new { expired = expired.Select(e => new { repositoryName = e.Repository, imageDigest = e.Digest, imageTags = e.Tags, appliedRulePriority = e.RulePriority }) });
         })));
+        api.MapGet("/audit-events", (Delegate)((HttpContext c) => Run(c, "cloudtrail:LookupEvents", "*", async (_, ct) =>
+            Ok(await c.RequestServices.GetRequiredService<Audit.AuditQuery>().FindAsync(c.Request.Query, ct)))));
         return app;
     }
+
+    /// <summary>Audits every change and every denial made through the admin API, once its answer is known.</summary>
+    private static async ValueTask<object?> AuditFilterAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var result = await next(invocation);
+        var context = invocation.HttpContext;
+        var status = (result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK;
+        if (context.Items[AuditKey] is (string action, string resource) && (!HttpMethods.IsGet(context.Request.Method) || status is 401 or 403))
+        {
+            context.RequestServices.GetRequiredService<Audit.AuditLog>().Record(context, action, resource, Audit.AuditLog.OutcomeOf(status), $"{context.Request.Method} {status}");
+        }
+
+        return result;
+    }
+
+    private const string AuditKey = "registry.audit";
 
     private static AwsOptions Aws(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<AwsOptions>>().Value;
 
@@ -186,6 +205,7 @@ internal static class AdminApi
     /// <summary>Null when the caller may take the action on the resource; otherwise the 401 or 403 answer.</summary>
     private static async Task<IResult?> AuthorizeAsync(HttpContext context, string action, string resource)
     {
+        context.Items[AuditKey] = (action, resource);
         var result = await context.AuthenticateAsync(RegistryAccess.PolicyScheme);
         if (result.Principal is not { Identity: { IsAuthenticated: true, Name.Length: > 0 } } user)
         {

@@ -41,6 +41,17 @@ public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
         Assert.Equal("web", tags.GetProperty("tags")[0].GetProperty("Value").GetString());
 
         Assert.Equal("RepositoryAlreadyExistsException", await ErrorAsync("CreateRepository", new { repositoryName = name }));
+        var audited = new List<string?>();
+        for (var attempt = 0; attempt < 50 && audited.Count < 2; attempt++)
+        {
+            await Task.Delay(100);
+            using var events = JsonDocument.Parse(await _admin.GetStringAsync("/admin/v1/audit-events?action=ecr:CreateRepository&principal=admin"));
+            audited = events.RootElement.GetProperty("events").EnumerateArray()
+                .Where(e => e.GetProperty("resource").GetString()!.EndsWith(name, StringComparison.Ordinal))
+                .Select(e => e.GetProperty("outcome").GetString()).ToList();
+        }
+
+        Assert.Equal(["Failed", "Allowed"], audited);
         Assert.Equal(200, (await _ecr.CallAsync("DeleteRepository", new { repositoryName = name })).Status);
         Assert.Equal("RepositoryNotFoundException", await ErrorAsync("DescribeRepositories", new { repositoryNames = new[] { name } }));
     }

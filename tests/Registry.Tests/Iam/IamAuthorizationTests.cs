@@ -230,6 +230,43 @@ public abstract class IamAuthorizationTests(RegistryFixture registry)
         Assert.DoesNotContain(secret, listed, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public async Task Changes_and_denials_are_in_the_audit_log_with_who_what_where_and_how_it_ended()
+    {
+        var repository = OciTestClient.UniqueRepository("iam-audit");
+        var (user, client) = await CreateUserAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsync($"/v2/{repository}/blobs/uploads/", null)).StatusCode);
+        await _admin.PushImageAsync(repository, "v1");
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.PostAsJsonAsync("/admin/v1/groups", new { name = "nope" })).StatusCode);
+
+        var denied = await AuditAsync($"principal={user}&outcome=Denied", events => events.Count >= 2);
+        Assert.Contains(denied, e => e.GetProperty("action").GetString() == "ecr:InitiateLayerUpload"
+                                     && e.GetProperty("resource").GetString() == $"arn:aws:ecr:us-east-1:{Account}:repository/{repository}");
+        Assert.Contains(denied, e => e.GetProperty("action").GetString() == "iam:CreateGroup");
+        var created = await AuditAsync($"principal=admin&action=iam:CreateUser", events => events.Any(e => e.GetProperty("resource").GetString()!.EndsWith("/" + user, StringComparison.Ordinal)));
+        Assert.Equal("Allowed", created.First(e => e.GetProperty("resource").GetString()!.EndsWith("/" + user, StringComparison.Ordinal)).GetProperty("outcome").GetString());
+        var pushed = await AuditAsync("principal=admin&action=ecr:PutImage", events => events.Any(e => e.GetProperty("resource").GetString()!.EndsWith(repository, StringComparison.Ordinal)));
+        Assert.NotEmpty(pushed);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/admin/v1/audit-events")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _admin.GetAsync("/admin/v1/audit-events?limit=0")).StatusCode);
+    }
+
+    /// <summary>Audit events matching the query, waiting (events are stored within about a second) until <paramref name="done"/> holds.</summary>
+    private async Task<List<JsonElement>> AuditAsync(string query, Func<List<JsonElement>, bool> done)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            using var body = JsonDocument.Parse(await _admin.GetStringAsync($"/admin/v1/audit-events?{query}"));
+            var events = body.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList();
+            if (done(events) || attempt == 50)
+            {
+                return events;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     private async Task<(string User, HttpClient Client)> CreateUserAsync()
     {
         var user = "user-" + Guid.NewGuid().ToString("N")[..8];
