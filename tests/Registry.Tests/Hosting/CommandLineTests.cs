@@ -190,6 +190,34 @@ public sealed class CommandLineTests : IDisposable
         Assert.DoesNotContain(image, again.Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Admin_commands_manage_users_policies_and_keys_and_name_what_is_wrong()
+    {
+        (await RegistryAsync(["admin", "create-user", "ci", "--password", "ci-password-1", "--data", _data], [])).EnsureSuccess("registry admin create-user");
+        (await RegistryAsync(["admin", "create-group", "builders", "--data", _data], [])).EnsureSuccess("registry admin create-group");
+        (await RegistryAsync(["admin", "add-user-to-group", "builders", "ci", "--data", _data], [])).EnsureSuccess("registry admin add-user-to-group");
+        var document = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:*:repository/ci/*"}]}""";
+        (await RegistryAsync(["admin", "create-policy", "ci-push", "--document", document, "--data", _data], [])).EnsureSuccess("registry admin create-policy");
+        (await RegistryAsync(["admin", "attach-policy", "ci-push", "--group", "builders", "--data", _data], [])).EnsureSuccess("registry admin attach-policy");
+
+        var key = (await RegistryAsync(["admin", "create-access-key", "ci", "--data", _data], [])).EnsureSuccess("registry admin create-access-key");
+        var users = (await RegistryAsync(["admin", "list-users", "--data", _data], [])).EnsureSuccess("registry admin list-users");
+        var policy = (await RegistryAsync(["admin", "get-policy", "ci-push", "--data", _data], [])).EnsureSuccess("registry admin get-policy");
+        var malformed = await RegistryAsync(["admin", "create-policy", "broken", "--document", """{"Statement":[{"Effect":"Permit","Action":"ecr:*","Resource":"*"}]}""", "--data", _data], []);
+        var unknown = await RegistryAsync(["admin", "attach-policy", "no-such-policy", "--user", "ci", "--data", _data], []);
+        var ambiguous = await RegistryAsync(["admin", "attach-policy", "ci-push", "--user", "ci", "--group", "builders", "--data", _data], []);
+
+        Assert.Matches("^AKIA[A-Z2-7]{16} [A-Za-z0-9+/]{40}$", key.Output.Trim());
+        Assert.Contains("ci", users.Output.Split('\n', StringSplitOptions.TrimEntries));
+        Assert.Equal(document, policy.Output.Trim());
+        Assert.Equal(1, malformed.ExitCode);
+        Assert.Equal("registry: MalformedPolicyDocument: Statement[0].Effect: must be \"Allow\" or \"Deny\", not \"Permit\"", malformed.Error.Trim());
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.StartsWith("registry: NoSuchEntity: policy no-such-policy", unknown.Error.Trim(), StringComparison.Ordinal);
+        Assert.Equal(1, ambiguous.ExitCode);
+        Assert.Contains("exactly one of --user, --group or --role", ambiguous.Error, StringComparison.Ordinal);
+    }
+
     /// <summary>The registry in process over this test's data folder, for putting content there before a command runs on it.</summary>
     private async Task<WebApplication> InProcessRegistryAsync()
     {
