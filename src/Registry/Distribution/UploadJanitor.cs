@@ -47,7 +47,7 @@ internal sealed partial class UploadJanitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval, clock);
-        while (await NextTickAsync(timer, stoppingToken))
+        while (await PeriodicTicks.NextAsync(timer, stoppingToken))
         {
             try
             {
@@ -71,18 +71,5 @@ internal sealed partial class UploadJanitor(
 
         [LoggerMessage(EventId = 1102, Level = LogLevel.Warning, Message = "Removing abandoned upload sessions failed; will retry")]
         public static partial void Failed(ILogger logger, Exception exception);
-    }
-
-    // Stopping ends the loop quietly, also when the host is disposed without having been stopped (a failed start).
-    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            return false;
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Registry.Hosting;
 using Registry.Accounting;
 
 namespace Registry.GarbageCollection;
@@ -18,7 +19,7 @@ internal sealed partial class GarbageCollectionService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval, clock);
-        while (await NextTickAsync(timer, stoppingToken))
+        while (await PeriodicTicks.NextAsync(timer, stoppingToken))
         {
             try
             {
@@ -53,18 +54,5 @@ internal sealed partial class GarbageCollectionService(
 
         [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Garbage collection failed; the next run retries")]
         public static partial void Failed(ILogger logger, Exception exception);
-    }
-
-    // Stopping ends the loop quietly, also when the host is disposed without having been stopped (a failed start).
-    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            return false;
-        }
     }
 }

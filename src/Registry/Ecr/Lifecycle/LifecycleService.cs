@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Registry.Hosting;
 
 namespace Registry.Ecr.Lifecycle;
 
@@ -8,7 +9,7 @@ internal sealed partial class LifecycleService(LifecycleRunner runner, IOptions<
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Interval, clock);
-        while (await NextTickAsync(timer, stoppingToken))
+        while (await PeriodicTicks.NextAsync(timer, stoppingToken))
         {
             try
             {
@@ -21,18 +22,6 @@ internal sealed partial class LifecycleService(LifecycleRunner runner, IOptions<
             {
                 Log.Failed(logger, e);
             }
-        }
-    }
-
-    private static async Task<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            return false;
         }
     }
 
