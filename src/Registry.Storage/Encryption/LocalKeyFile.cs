@@ -39,9 +39,9 @@ public sealed class LocalKeyFile : IMasterKeyProvider
                 key = [];
             }
 
-            if (key.Length != 32 || parts[0].Length > EncryptedBlobFormat.MaxKeyIdLength || !parts[0].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            if (key.Length != 32 || !MasterKeyIds.IsValid(parts[0]))
             {
-                throw new InvalidDataException($"{path}:{number}: expected '<id> <base64 of 32 bytes>' with an id of at most {EncryptedBlobFormat.MaxKeyIdLength} letters, digits, '-', '_' or '.'");
+                throw new InvalidDataException($"{path}:{number}: expected '<id> <base64 of 32 bytes>' with {MasterKeyIds.Rule}");
             }
 
             _keys[parts[0]] = key;

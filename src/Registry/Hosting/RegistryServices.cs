@@ -20,6 +20,7 @@ using Registry.Storage;
 using Registry.Storage.AzureBlob;
 using Registry.Storage.Encryption;
 using Registry.Storage.FileSystem;
+using Registry.Storage.Kms;
 using Registry.Security.Secrets;
 using Registry.Storage.S3;
 
@@ -123,6 +124,11 @@ internal static class RegistryServices
         }
 
         var keyFile = options.KeyFile is { Length: > 0 } path ? path : Path.Combine(DataPath(configuration), "master-keys");
+        if (options.KmsKeyId is { Length: > 0 } kmsKeyId)
+        {
+            return new EncryptingBlobStore(store, LoadKmsKeys(keyFile, kmsKeyId, options));
+        }
+
         try
         {
             return new EncryptingBlobStore(store, new LocalKeyFile(keyFile));
@@ -133,6 +139,21 @@ internal static class RegistryServices
         }
     }
 
+
+    /// <summary>Unwraps the KMS-kept master keys before anything is served; KMS out of reach or refusing fails the start in one line naming it.</summary>
+    private static KmsWrappedKeyFile LoadKmsKeys(string keyFile, string kmsKeyId, EncryptionOptions options)
+    {
+        var kms = new AwsKmsClient(options.KmsServiceUrl, options.KmsRegion);
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            return KmsWrappedKeyFile.LoadAsync(keyFile, kms, kmsKeyId, timeout.Token).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new StartupException($"cannot use the master keys in '{Path.GetFullPath(keyFile)}' through {kms.Description} (key {kmsKeyId}): {e.Message}", e);
+        }
+    }
 
     private static FileSystemBlobStore CreateFileSystemBlobStore(IConfiguration configuration)
     {

@@ -62,6 +62,26 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_with_master_keys_in_an_unreachable_kms_exits_1_naming_it()
+    {
+        var port = ClosedPort();
+        var result = await RegistryAsync(["serve", "--urls", $"http://127.0.0.1:{ClosedPort()}", "--data", _data], new()
+        {
+            ["REGISTRY_Encryption__Enabled"] = "true",
+            ["REGISTRY_Encryption__KmsKeyId"] = "alias/registry-master",
+            ["REGISTRY_Encryption__KmsServiceUrl"] = $"http://127.0.0.1:{port}",
+            ["AWS_ACCESS_KEY_ID"] = "AKIAEXAMPLEEXAMPLE00",
+            ["AWS_SECRET_ACCESS_KEY"] = "not-a-real-secret-not-a-real-secret-0000",
+        });
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"AWS KMS at http://127.0.0.1:{port}", result.Error, StringComparison.Ordinal);
+        Assert.Contains("alias/registry-master", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", result.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_data, "master-keys")));
+    }
+
+    [Fact]
     public async Task An_unknown_database_type_exits_1_with_the_setting_named()
     {
         var result = await RegistryAsync(["serve", "--data", _data], new() { ["REGISTRY_Database__Type"] = "oracle" });
