@@ -44,6 +44,10 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
 
+    public DbSet<ClusterEntity> Clusters => Set<ClusterEntity>();
+
+    public DbSet<TaskDefinitionEntity> TaskDefinitions => Set<TaskDefinitionEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -155,6 +159,23 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.HasKey(a => new { a.PolicyId, a.PrincipalKind, a.PrincipalId });
             e.HasIndex(a => new { a.PrincipalKind, a.PrincipalId });
             e.HasOne<ManagedPolicyEntity>().WithMany().HasForeignKey(a => a.PolicyId).OnDelete(DeleteBehavior.Cascade);
+        });
+
+        modelBuilder.Entity<ClusterEntity>(e =>
+        {
+            e.ToTable("Clusters");
+            e.HasIndex(c => c.Name).IsUnique();
+            e.Property(c => c.Name).HasMaxLength(255);
+            e.Property(c => c.Status).HasMaxLength(16);
+        });
+
+        modelBuilder.Entity<TaskDefinitionEntity>(e =>
+        {
+            e.ToTable("TaskDefinitions");
+            e.HasIndex(t => new { t.Family, t.Revision }).IsUnique();
+            e.Property(t => t.Family).HasMaxLength(255);
+            e.Property(t => t.Status).HasMaxLength(16);
+            e.Property(t => t.RegisteredBy).HasMaxLength(512);
         });
 
         modelBuilder.Entity<AuditEventEntity>(e =>

@@ -119,6 +119,35 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.ToTable("Blobs", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Data.Entities.ClusterEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("Clusters", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Data.Entities.GroupEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -436,6 +465,50 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.HasIndex("RepositoryId", "ManifestDigest");
 
                     b.ToTable("Tags", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Data.Entities.TaskDefinitionEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<DateTime?>("DeregisteredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Document")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Family")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<DateTime>("RegisteredAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("RegisteredBy")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<int>("Revision")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Family", "Revision")
+                        .IsUnique();
+
+                    b.ToTable("TaskDefinitions", (string)null);
                 });
 
             modelBuilder.Entity("Registry.Data.Entities.UploadSessionEntity", b =>

@@ -112,6 +112,33 @@ namespace Registry.Data.Sqlite.Migrations
                     b.ToTable("Blobs", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Data.Entities.ClusterEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("Clusters", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Data.Entities.GroupEntity", b =>
                 {
                     b.Property<long>("Id")
@@ -417,6 +444,48 @@ namespace Registry.Data.Sqlite.Migrations
                     b.HasIndex("RepositoryId", "ManifestDigest");
 
                     b.ToTable("Tags", (string)null);
+                });
+
+            modelBuilder.Entity("Registry.Data.Entities.TaskDefinitionEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("DeregisteredAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Document")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Family")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("RegisteredAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RegisteredBy")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Revision")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Family", "Revision")
+                        .IsUnique();
+
+                    b.ToTable("TaskDefinitions", (string)null);
                 });
 
             modelBuilder.Entity("Registry.Data.Entities.UploadSessionEntity", b =>

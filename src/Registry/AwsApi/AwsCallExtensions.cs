@@ -45,13 +45,13 @@ internal static class AwsCallExtensions
     public static IReadOnlyList<string> Strings(this AwsCall call, string name, bool required) =>
         call.Array(name, required).Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : throw AwsApiException.InvalidParameter($"{name} must be a list of strings")).ToList();
 
-    /// <summary>Tags as <c>[{"Key": …, "Value": …}]</c>.</summary>
-    public static IReadOnlyList<KeyValuePair<string, string>> Tags(this AwsCall call, string name) =>
+    /// <summary>Tags as <c>[{"Key": …, "Value": …}]</c> (ECR) or, with lowercase names, <c>[{"key": …, "value": …}]</c> (ECS).</summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> Tags(this AwsCall call, string name, string keyName = "Key", string valueName = "Value") =>
         call.Array(name, required: false).Select(t =>
-            t.ValueKind == JsonValueKind.Object && t.TryGetProperty("Key", out var key) && key.ValueKind == JsonValueKind.String
-                && t.TryGetProperty("Value", out var value) && value.ValueKind == JsonValueKind.String && key.GetString()!.Length is > 0 and <= 128 && value.GetString()!.Length <= 256
+            t.ValueKind == JsonValueKind.Object && t.TryGetProperty(keyName, out var key) && key.ValueKind == JsonValueKind.String
+                && t.TryGetProperty(valueName, out var value) && value.ValueKind == JsonValueKind.String && key.GetString()!.Length is > 0 and <= 128 && value.GetString()!.Length <= 256
                 ? new KeyValuePair<string, string>(key.GetString()!, value.GetString()!)
-                : throw AwsApiException.InvalidParameter($"{name} must be a list of {{\"Key\", \"Value\"}} (key 1-128, value 0-256 characters)")).ToList();
+                : throw AwsApiException.InvalidParameter($"{name} must be a list of {{\"{keyName}\", \"{valueName}\"}} (key 1-128, value 0-256 characters)")).ToList();
 
     /// <summary>An opaque page token: the last item of the previous page.</summary>
     public static string? PageAfter(this AwsCall call)

@@ -13,6 +13,7 @@ using Registry.Data.Sqlite;
 using Registry.Distribution;
 using Registry.Ecr;
 using Registry.Ecr.Lifecycle;
+using Registry.Ecs;
 using Registry.GarbageCollection;
 using Registry.Iam;
 using Registry.Hosting.Tls;
@@ -244,6 +245,7 @@ internal static class RegistryServices
         services.AddSingleton<AuditQuery>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<IAwsJsonService, EcrService>();
+        services.AddSingleton<IAwsJsonService, EcsService>();
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
             .ValidateOnStart();

@@ -11,13 +11,13 @@ namespace Registry.Tests.Ecr;
 public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
 {
     private readonly HttpClient _admin = registry.CreateClient();
-    private EcrTestClient _ecr = null!;
+    private AwsJsonTestClient _ecr = null!;
 
     public async Task InitializeAsync()
     {
         var created = await _admin.PostAsync("/admin/v1/users/admin/access-keys", null);
         using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecr = new EcrTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!);
+        _ecr = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -215,12 +215,12 @@ public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
     {
         var http = registry.CreateAnonymousClient();
         var unsigned = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent("{}", Encoding.UTF8, "application/x-amz-json-1.1") };
-        unsigned.Headers.TryAddWithoutValidation("X-Amz-Target", EcrTestClient.TargetPrefix + "DescribeRepositories");
+        unsigned.Headers.TryAddWithoutValidation("X-Amz-Target", AwsJsonTestClient.EcrTargetPrefix + "DescribeRepositories");
         Assert.Equal("MissingAuthenticationTokenException", await TypeOfAsync(await http.SendAsync(unsigned)));
 
-        var wrongSecret = new EcrTestClient(registry.CreateAnonymousClient(), (await KeyIdAsync())!, new string('x', 40));
+        var wrongSecret = new AwsJsonTestClient(registry.CreateAnonymousClient(), (await KeyIdAsync())!, new string('x', 40));
         Assert.Equal("InvalidSignatureException", (await wrongSecret.CallAsync("DescribeRepositories", new { })).Body.GetProperty("__type").GetString());
-        var unknownKey = new EcrTestClient(registry.CreateAnonymousClient(), "AKIAUNKNOWNUNKNOWN00", new string('x', 40));
+        var unknownKey = new AwsJsonTestClient(registry.CreateAnonymousClient(), "AKIAUNKNOWNUNKNOWN00", new string('x', 40));
         Assert.Equal("UnrecognizedClientException", (await unknownKey.CallAsync("DescribeRepositories", new { })).Body.GetProperty("__type").GetString());
 
         var (_, expired) = await _ecr.CallAsync("DescribeRepositories", new { }, signedAt: DateTimeOffset.UtcNow.AddMinutes(-20));

@@ -1,0 +1,178 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Registry.AwsApi;
+using Registry.Data;
+using Registry.Data.Entities;
+using Registry.Iam;
+using Registry.Security.Policies;
+
+namespace Registry.Ecs;
+
+/// <summary>
+/// The ECS control plane's API (JSON 1.1, target prefix <c>AmazonEC2ContainerServiceV20141113.</c>,
+/// signed for service <c>ecs</c>), authorized as <c>ecs:&lt;Operation&gt;</c> through the same IAM
+/// policies, in ECS's shapes and error types. This part: clusters and task definitions.
+/// </summary>
+internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonService
+{
+    public string TargetPrefix => "AmazonEC2ContainerServiceV20141113.";
+
+    public string SigningName => "ecs";
+
+    private AwsOptions Aws => aws.Value;
+
+    public Task<object>? Invoke(string operation, AwsCall call) => operation switch
+    {
+        "CreateCluster" => CreateClusterAsync(call),
+        "DescribeClusters" => DescribeClustersAsync(call),
+        "ListClusters" => ListClustersAsync(call),
+        "DeleteCluster" => DeleteClusterAsync(call),
+        "RegisterTaskDefinition" => RegisterTaskDefinitionAsync(call),
+        "DescribeTaskDefinition" => DescribeTaskDefinitionAsync(call),
+        "ListTaskDefinitions" => ListTaskDefinitionsAsync(call),
+        "DeregisterTaskDefinition" => DeregisterTaskDefinitionAsync(call),
+        _ => null,
+    };
+
+    public string AuditResource(string operation, JsonElement body) =>
+        body.TryGetProperty("cluster", out var cluster) && cluster.ValueKind == JsonValueKind.String ? ClusterArn(ClusterName(cluster.GetString()!))
+        : body.TryGetProperty("clusterName", out var name) && name.ValueKind == JsonValueKind.String ? ClusterArn(name.GetString()!)
+        : body.TryGetProperty("family", out var family) && family.ValueKind == JsonValueKind.String ? $"arn:aws:ecs:{Aws.Region}:{Aws.AccountId}:task-definition/{family.GetString()}"
+        : body.TryGetProperty("taskDefinition", out var definition) && definition.ValueKind == JsonValueKind.String ? definition.GetString()!
+        : $"arn:aws:ecs:{Aws.Region}:{Aws.AccountId}:*";
+
+    private async Task<object> CreateClusterAsync(AwsCall call)
+    {
+        var name = call.Optional("clusterName") ?? "default";
+        if (!ClusterNamePattern().IsMatch(name))
+        {
+            throw AwsApiException.InvalidParameter("Cluster name can have up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens.");
+        }
+
+        await AuthorizeAsync(call, "ecs:CreateCluster", ClusterArn(name));
+        await using var db = await DbAsync(call);
+        var cluster = await db.Clusters.FirstOrDefaultAsync(c => c.Name == name, call.Context.RequestAborted);
+        if (cluster is null)
+        {
+            cluster = new ClusterEntity { Name = name, Status = "ACTIVE", CreatedAt = DateTime.UtcNow };
+            db.Clusters.Add(cluster);
+        }
+        else
+        {
+            // As ECS: creating an existing cluster returns it; creating a deleted one brings it back.
+            cluster.Status = "ACTIVE";
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(call.Context.RequestAborted);
+        }
+        catch (DbUpdateException)
+        {
+            cluster = await db.Clusters.AsNoTracking().FirstAsync(c => c.Name == name, call.Context.RequestAborted);
+        }
+
+        await DurableAsync(call);
+        return new { cluster = Describe(cluster) };
+    }
+
+    private async Task<object> DescribeClustersAsync(AwsCall call)
+    {
+        var requested = call.Strings("clusters", required: false);
+        var names = (requested.Count > 0 ? requested : ["default"]).Select(ClusterName).ToList();
+        await using var db = await DbAsync(call);
+        var found = await db.Clusters.AsNoTracking().Where(c => names.Contains(c.Name)).ToListAsync(call.Context.RequestAborted);
+        var clusters = new List<object>();
+        var failures = new List<object>();
+        foreach (var name in names)
+        {
+            await AuthorizeAsync(call, "ecs:DescribeClusters", ClusterArn(name));
+            if (found.FirstOrDefault(c => c.Name == name) is { } cluster)
+            {
+                clusters.Add(Describe(cluster));
+            }
+            else
+            {
+                failures.Add(new { arn = ClusterArn(name), reason = "MISSING" });
+            }
+        }
+
+        return new { clusters, failures };
+    }
+
+    private async Task<object> ListClustersAsync(AwsCall call)
+    {
+        await AuthorizeAsync(call, "ecs:ListClusters", ClusterArn("*"));
+        var limit = call.MaxResults(100, 100);
+        var after = call.PageAfter();
+        await using var db = await DbAsync(call);
+        var query = db.Clusters.AsNoTracking().Where(c => c.Status == "ACTIVE");
+        if (after is not null)
+        {
+            query = query.Where(c => string.Compare(c.Name, after) > 0);
+        }
+
+        var names = await query.OrderBy(c => c.Name).Select(c => c.Name).Take(limit + 1).ToListAsync(call.Context.RequestAborted);
+        var page = names.Take(limit).ToList();
+        return new { clusterArns = page.Select(ClusterArn).ToList(), nextToken = names.Count > limit ? AwsCallExtensions.NextToken(page[^1]) : null };
+    }
+
+    private async Task<object> DeleteClusterAsync(AwsCall call)
+    {
+        var name = ClusterName(call.Required("cluster"));
+        await AuthorizeAsync(call, "ecs:DeleteCluster", ClusterArn(name));
+        await using var db = await DbAsync(call);
+        var cluster = await db.Clusters.FirstOrDefaultAsync(c => c.Name == name && c.Status == "ACTIVE", call.Context.RequestAborted)
+                      ?? throw ClusterNotFound();
+        cluster.Status = "INACTIVE";
+        await db.SaveChangesAsync(call.Context.RequestAborted);
+        await DurableAsync(call);
+        return new { cluster = Describe(cluster) };
+    }
+
+    private object Describe(ClusterEntity cluster) => new
+    {
+        clusterArn = ClusterArn(cluster.Name),
+        clusterName = cluster.Name,
+        status = cluster.Status,
+        registeredContainerInstancesCount = 0,
+        runningTasksCount = 0,
+        pendingTasksCount = 0,
+        activeServicesCount = 0,
+        statistics = Array.Empty<object>(),
+        tags = Array.Empty<object>(),
+        settings = new[] { new { name = "containerInsights", value = "disabled" } },
+        capacityProviders = Array.Empty<string>(),
+        defaultCapacityProviderStrategy = Array.Empty<object>(),
+    };
+
+    private string ClusterArn(string name) => $"arn:aws:ecs:{Aws.Region}:{Aws.AccountId}:cluster/{name}";
+
+    /// <summary>A cluster named by name or ARN.</summary>
+    private static string ClusterName(string nameOrArn) =>
+        nameOrArn.StartsWith("arn:", StringComparison.Ordinal) && nameOrArn.Contains(":cluster/", StringComparison.Ordinal)
+            ? nameOrArn[(nameOrArn.IndexOf(":cluster/", StringComparison.Ordinal) + ":cluster/".Length)..]
+            : nameOrArn;
+
+    private static AwsApiException ClusterNotFound() => new("ClusterNotFoundException", "Cluster not found.");
+
+    /// <summary>ECS resources have no resource policies: identity policies decide.</summary>
+    private async Task AuthorizeAsync(AwsCall call, string action, string resourceArn)
+    {
+        if (await call.Context.RequestServices.GetRequiredService<PolicyAuthorizer>().DecideIdentityAsync(call.User, action, resourceArn, call.Context) != Decision.Allow)
+        {
+            throw new AwsApiException("AccessDeniedException", $"User: {Aws.UserArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {resourceArn}");
+        }
+    }
+
+    private static async Task<RegistryDbContext> DbAsync(AwsCall call) =>
+        await call.Context.RequestServices.GetRequiredService<IDbContextFactory<RegistryDbContext>>().CreateDbContextAsync(call.Context.RequestAborted);
+
+    private static ValueTask DurableAsync(AwsCall call) =>
+        call.Context.RequestServices.GetRequiredService<ICommitDurability>().EnsureDurableAsync(CancellationToken.None);
+
+    [GeneratedRegex("^[a-zA-Z0-9_-]{1,255}$")]
+    private static partial Regex ClusterNamePattern();
+}
