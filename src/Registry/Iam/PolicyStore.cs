@@ -74,15 +74,18 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
                 .Select(t => new KeyValuePair<string, string>(t.Key, t.Value)));
         }
 
-        if (await db.Settings.Where(s => s.Name == RegistryPolicySetting).Select(s => s.Value).FirstOrDefaultAsync(cancellationToken) is { } registryPolicy)
-        {
-            policies.Add(Parse(registryPolicy, PolicyKind.Resource, "the registry policy"));
-        }
-
+        policies.AddRange(await RegistryPoliciesAsync(cancellationToken));
         var facts = new ResourceFacts(policies, tags);
         _resources[key] = new CachedFacts(facts, now + TimeSpan.FromSeconds(options.Value.PolicyCacheSeconds));
         return facts;
     }
+
+    /// <summary>The registry policy (none or one), kept apart from each repository's facts: every repository reads it, the database once.</summary>
+    private Task<IReadOnlyList<PolicyDocument>> RegistryPoliciesAsync(CancellationToken cancellationToken) =>
+        GetAsync("registry", async db =>
+            await db.Settings.Where(s => s.Name == RegistryPolicySetting).Select(s => s.Value).FirstOrDefaultAsync(cancellationToken) is { } registryPolicy
+                ? [Parse(registryPolicy, PolicyKind.Resource, "the registry policy")]
+                : []);
 
     /// <summary>Forgets every cached policy (after a change through this process).</summary>
     public void Invalidate()

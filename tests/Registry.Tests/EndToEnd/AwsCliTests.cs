@@ -101,6 +101,37 @@ public sealed class AwsCliTests(EndToEndFixture e2e)
         Assert.Equal(0, usage.RootElement.GetProperty("blobCount").GetInt64());
     }
 
+    [SkippableFact]
+    public async Task The_aws_cli_creates_a_cluster_and_registers_describes_lists_and_deregisters_task_definitions()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var admin = await KeyAsync("admin");
+        var cluster = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        var family = "e2e-web-" + Guid.NewGuid().ToString("N")[..8];
+
+        var created = await AwsAsync(admin, "ecs", "create-cluster", "--cluster-name", cluster);
+        Assert.Equal("ACTIVE", created.GetProperty("cluster").GetProperty("status").GetString());
+        var input = $$$"""
+            {"family":"{{{family}}}","networkMode":"bridge","containerDefinitions":[{"name":"app","image":"{{{e2e.Server.HostPort}}}/team/app:1","memory":64,
+              "essential":true,"command":["sh","-c","echo hello; exit 3"],"portMappings":[{"containerPort":8080,"hostPort":0}],
+              "environment":[{"name":"MODE","value":"e2e"}],"logConfiguration":{"logDriver":"json-file"}}]}
+            """;
+        var registered = await AwsAsync(admin, "ecs", "register-task-definition", "--cli-input-json", input);
+        Assert.Equal(1, registered.GetProperty("taskDefinition").GetProperty("revision").GetInt32());
+        var described = await AwsAsync(admin, "ecs", "describe-task-definition", "--task-definition", family);
+        Assert.Equal("e2e", described.GetProperty("taskDefinition").GetProperty("containerDefinitions")[0].GetProperty("environment")[0].GetProperty("value").GetString());
+        var listed = await AwsAsync(admin, "ecs", "list-task-definitions", "--family-prefix", family);
+        Assert.Single(listed.GetProperty("taskDefinitionArns").EnumerateArray());
+        Assert.Contains(cluster, (await AwsAsync(admin, "ecs", "list-clusters")).GetProperty("clusterArns").EnumerateArray().Select(a => a.GetString()!).Select(a => a[(a.LastIndexOf('/') + 1)..]));
+
+        var bad = await Cli.RunAsync(Aws, ["ecs", "register-task-definition", "--family", family, "--container-definitions", """[{"name":"app","image":"x"}]""", .. Endpoint()], environment: Environment(admin));
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("ClientException", bad.Error, StringComparison.Ordinal);
+
+        Assert.Equal("INACTIVE", (await AwsAsync(admin, "ecs", "deregister-task-definition", "--task-definition", $"{family}:1")).GetProperty("taskDefinition").GetProperty("status").GetString());
+        Assert.Equal("INACTIVE", (await AwsAsync(admin, "ecs", "delete-cluster", "--cluster", cluster)).GetProperty("cluster").GetProperty("status").GetString());
+    }
+
     private async Task PushTestImageAsync(string image) => (await TryPushTestImageAsync(image)).EnsureSuccess("podman push");
 
     private async Task<Cli.Result> TryPushTestImageAsync(string image)
