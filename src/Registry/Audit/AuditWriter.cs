@@ -4,10 +4,12 @@ using Registry.Data.Entities;
 
 namespace Registry.Audit;
 
-/// <summary>Stores queued audit events in batches; on a database error it waits and tries the same batch again.</summary>
+/// <summary>Stores queued audit events in batches at most twice a second; on a database error it waits and tries the same batch again.</summary>
 internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<RegistryDbContext> dbFactory, ICommitDurability durability, ILogger<AuditWriter> logger) : BackgroundService
 {
-    private const int BatchSize = 500;
+    private const int BatchSize = 2000;
+
+    private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(500);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -16,6 +18,9 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
         {
             while (await log.Reader.WaitToReadAsync(stoppingToken))
             {
+                // Let a busy second's events gather: one transaction and one flush for many rows, instead
+                // of one for every few (that cost pushes a tenth of their server CPU).
+                await Task.Delay(Gather, stoppingToken);
                 while (batch.Count < BatchSize && log.Reader.TryRead(out var entry))
                 {
                     batch.Add(entry);
