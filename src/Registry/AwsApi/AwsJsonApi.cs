@@ -110,14 +110,9 @@ internal static class AwsJsonApi
 
     private static JsonElement Parse(byte[] body)
     {
-        if (body.Length == 0)
-        {
-            return JsonDocument.Parse("{}").RootElement;
-        }
-
         try
         {
-            using var document = JsonDocument.Parse(body);
+            using var document = JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
             return document.RootElement.ValueKind == JsonValueKind.Object
                 ? document.RootElement.Clone()
                 : throw new AwsApiException("SerializationException", "the request body must be a JSON object");

@@ -29,7 +29,7 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
     /// </summary>
     public async Task<Dictionary<string, long>> LockLinkedAsync(long repositoryId, IReadOnlyList<string> digests, CancellationToken cancellationToken)
     {
-        await LockRowsAsync(db, "Blobs", digests, locks.ForShare, cancellationToken);
+        await db.LockRowsAsync(locks.ForShare, "Blobs", "Digest", digests.ToArray<object>(), cancellationToken);
         return await (from link in db.RepositoryBlobs
                       join blob in db.Blobs on link.Digest equals blob.Digest
                       where link.RepositoryId == repositoryId && digests.Contains(link.Digest) && !blob.Deleting
@@ -98,18 +98,4 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
          where link.Digest == digest.Value
          orderby repo.Name
          select repo.Name).Take(limit).ToListAsync(cancellationToken);
-
-    /// <summary>Takes <paramref name="clause"/> locks on the rows of <paramref name="table"/> with the given digests (nothing to do where the clause is empty).</summary>
-    public static async Task LockRowsAsync(RegistryDbContext db, string table, IReadOnlyList<string> digests, string clause, CancellationToken cancellationToken)
-    {
-        if (clause.Length == 0 || digests.Count == 0)
-        {
-            return;
-        }
-
-        // The table name is a caller's constant; the digests go as parameters.
-        var placeholders = string.Join(", ", digests.Select((_, i) => $"{{{i}}}"));
-        var sql = $"""SELECT 1 FROM "{table}" WHERE "Digest" IN ({placeholders}){clause}""";
-        await db.Database.ExecuteSqlRawAsync(sql, digests, cancellationToken);
-    }
 }

@@ -77,7 +77,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
             return referenceError;
         }
 
-        await BlobIndex.LockRowsAsync(db, "Manifests", [digest.Value], locks.ForShare, cancellationToken);
+        await db.LockRowsAsync(locks.ForShare, "Manifests", "Digest", [digest.Value], cancellationToken);
         var exists = await db.Manifests.AnyAsync(m => m.RepositoryId == repositoryId && m.Digest == digest.Value, cancellationToken);
         if (!exists)
         {
@@ -180,7 +180,7 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         if (manifest.Manifests.Count > 0)
         {
             var children = manifest.Manifests.Select(d => d.Digest.Value).Distinct().ToList();
-            await BlobIndex.LockRowsAsync(db, "Manifests", children, locks.ForShare, cancellationToken);
+            await db.LockRowsAsync(locks.ForShare, "Manifests", "Digest", children.ToArray<object>(), cancellationToken);
             var found = await db.Manifests
                 .Where(m => m.RepositoryId == repositoryId && children.Contains(m.Digest))
                 .Select(m => m.Digest)

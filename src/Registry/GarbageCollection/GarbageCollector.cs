@@ -115,7 +115,7 @@ internal sealed class GarbageCollector(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, "Manifests", "Id", manifest.Id, cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Manifests", "Id", [manifest.Id], cancellationToken);
         var unreachable = await db.Manifests.AnyAsync(
             m => m.Id == manifest.Id
                  && m.TouchedAt < cutoff
@@ -140,7 +140,7 @@ internal sealed class GarbageCollector(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, "Blobs", "Digest", digest, cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Blobs", "Digest", [digest], cancellationToken);
         var marked = await db.Blobs
             .Where(b => b.Digest == digest && !b.Deleting && b.TouchedAt < cutoff
                         && !db.ManifestReferences.Any(r => r.Kind == ReferenceKind.Blob && r.Digest == digest))
@@ -158,7 +158,7 @@ internal sealed class GarbageCollector(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, "Blobs", "Digest", digest, cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Blobs", "Digest", [digest], cancellationToken);
         if (!await db.Blobs.AnyAsync(b => b.Digest == digest && b.Deleting, cancellationToken))
         {
             return false;
@@ -175,7 +175,7 @@ internal sealed class GarbageCollector(
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await LockAsync(db, "Blobs", "Digest", link.Digest, cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Blobs", "Digest", [link.Digest], cancellationToken);
         var pruned = await db.RepositoryBlobs
             .Where(l => l.RepositoryId == link.RepositoryId && l.Digest == link.Digest && l.LinkedAt < cutoff
                         && !db.ManifestReferences.Any(r => r.Kind == ReferenceKind.Blob && r.Digest == link.Digest
@@ -183,16 +183,5 @@ internal sealed class GarbageCollector(
             .ExecuteDeleteAsync(cancellationToken) > 0;
         await transaction.CommitAsync(cancellationToken);
         return pruned;
-    }
-
-    /// <summary>Locks one row exclusively until the transaction ends; what is checked after this sees every commit before it.</summary>
-    private async Task LockAsync(RegistryDbContext db, string table, string keyColumn, object key, CancellationToken cancellationToken)
-    {
-        if (locks.ForUpdate.Length > 0)
-        {
-            // Table and column names are this class's constants, never input.
-            var sql = $$"""SELECT 1 FROM "{{table}}" WHERE "{{keyColumn}}" = {0}{{locks.ForUpdate}}""";
-            await db.Database.ExecuteSqlRawAsync(sql, [key], cancellationToken);
-        }
     }
 }
