@@ -194,6 +194,36 @@ public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Listings_page_with_next_token_and_max_results()
+    {
+        var name = OciTestClient.UniqueRepository("ecr-page");
+        var (manifest, _) = await _admin.PushImageAsync(name, "t0");
+        for (var i = 1; i < 5; i++)
+        {
+            await _admin.PutManifestAsync(name, $"t{i}", manifest);
+        }
+
+        var tags = new List<string?>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var (_, page) = await _ecr.CallAsync("ListImages", token is null ? new { repositoryName = name, maxResults = 2 } : (object)new { repositoryName = name, maxResults = 2, nextToken = token });
+            tags.AddRange(page.GetProperty("imageIds").EnumerateArray().Select(i => i.GetProperty("imageTag").GetString()));
+            token = page.TryGetProperty("nextToken", out var next) ? next.GetString() : null;
+            pages++;
+        }
+        while (token is not null && pages < 10);
+
+        Assert.Equal(3, pages);
+        Assert.Equal(["t0", "t1", "t2", "t3", "t4"], tags.Order());
+        await _ecr.CallAsync("CreateRepository", new { repositoryName = OciTestClient.UniqueRepository("ecr-page") });
+        var (_, first) = await _ecr.CallAsync("DescribeRepositories", new { maxResults = 1 });
+        Assert.Single(first.GetProperty("repositories").EnumerateArray());
+        Assert.True(first.TryGetProperty("nextToken", out _));
+    }
+
+    [SkippableFact]
     public async Task Bad_requests_get_the_ecr_error_type_never_a_500()
     {
         Assert.Equal("InvalidParameterException", await ErrorAsync("CreateRepository", new { repositoryName = "Has Spaces" }));
