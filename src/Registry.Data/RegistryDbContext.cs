@@ -48,6 +48,10 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<TaskDefinitionEntity> TaskDefinitions => Set<TaskDefinitionEntity>();
 
+    public DbSet<ContainerInstanceEntity> ContainerInstances => Set<ContainerInstanceEntity>();
+
+    public DbSet<TaskEntity> Tasks => Set<TaskEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -176,6 +180,37 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.Property(t => t.Family).HasMaxLength(255);
             e.Property(t => t.Status).HasMaxLength(16);
             e.Property(t => t.RegisteredBy).HasMaxLength(512);
+        });
+
+        modelBuilder.Entity<ContainerInstanceEntity>(e =>
+        {
+            e.ToTable("ContainerInstances");
+            e.HasIndex(i => i.InstanceId).IsUnique();
+            e.HasIndex(i => new { i.ClusterId, i.Status });
+            e.Property(i => i.InstanceId).HasMaxLength(32);
+            e.Property(i => i.Ec2InstanceId).HasMaxLength(64);
+            e.Property(i => i.Status).HasMaxLength(16);
+            e.Property(i => i.Runtime).HasMaxLength(16);
+            e.Property(i => i.AgentVersion).HasMaxLength(64);
+            e.HasOne<ClusterEntity>().WithMany().HasForeignKey(i => i.ClusterId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<TaskEntity>(e =>
+        {
+            e.ToTable("Tasks");
+            e.HasIndex(t => t.TaskId).IsUnique();
+            e.HasIndex(t => new { t.ClusterId, t.LastStatus });
+            e.HasIndex(t => new { t.ContainerInstanceId, t.LastStatus });
+            e.Property(t => t.TaskId).HasMaxLength(32);
+            e.Property(t => t.Group).HasMaxLength(255);
+            e.Property(t => t.StartedBy).HasMaxLength(128);
+            e.Property(t => t.LastStatus).HasMaxLength(16);
+            e.Property(t => t.DesiredStatus).HasMaxLength(16);
+            e.Property(t => t.StopCode).HasMaxLength(32);
+            e.Property(t => t.StoppedReason).HasMaxLength(1024);
+            e.HasOne<ClusterEntity>().WithMany().HasForeignKey(t => t.ClusterId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<ContainerInstanceEntity>().WithMany().HasForeignKey(t => t.ContainerInstanceId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<TaskDefinitionEntity>().WithMany().HasForeignKey(t => t.TaskDefinitionId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<AuditEventEntity>(e =>

@@ -13,7 +13,8 @@ namespace Registry.Ecs;
 /// <summary>
 /// The ECS control plane's API (JSON 1.1, target prefix <c>AmazonEC2ContainerServiceV20141113.</c>,
 /// signed for service <c>ecs</c>), authorized as <c>ecs:&lt;Operation&gt;</c> through the same IAM
-/// policies, in ECS's shapes and error types. This part: clusters and task definitions.
+/// policies, in ECS's shapes and error types. This part: clusters; the other parts: task definitions,
+/// container instances, tasks and the agents' calls.
 /// </summary>
 internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonService
 {
@@ -33,6 +34,18 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         "DescribeTaskDefinition" => DescribeTaskDefinitionAsync(call),
         "ListTaskDefinitions" => ListTaskDefinitionsAsync(call),
         "DeregisterTaskDefinition" => DeregisterTaskDefinitionAsync(call),
+        "RegisterContainerInstance" => RegisterContainerInstanceAsync(call),
+        "DescribeContainerInstances" => DescribeContainerInstancesAsync(call),
+        "ListContainerInstances" => ListContainerInstancesAsync(call),
+        "DeregisterContainerInstance" => DeregisterContainerInstanceAsync(call),
+        "RunTask" => RunTaskAsync(call),
+        "StartTask" => StartTaskAsync(call),
+        "StopTask" => StopTaskAsync(call),
+        "DescribeTasks" => DescribeTasksAsync(call),
+        "ListTasks" => ListTasksAsync(call),
+        "Poll" => PollAsync(call),
+        "SubmitTaskStateChange" => SubmitTaskStateChangeAsync(call),
+        "SubmitContainerStateChange" => SubmitContainerStateChangeAsync(call),
         _ => null,
     };
 

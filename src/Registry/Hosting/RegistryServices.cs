@@ -246,6 +246,12 @@ internal static class RegistryServices
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<IAwsJsonService, EcrService>();
         services.AddSingleton<IAwsJsonService, EcsService>();
+        services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.SectionName)
+            .Validate(o => o.AgentTimeout >= TimeSpan.FromSeconds(3), "Scheduler:AgentTimeout must be at least 3 seconds")
+            .ValidateOnStart();
+        services.AddSingleton<AgentSignals>();
+        services.AddSingleton<AgentMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<AgentMonitor>());
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
             .ValidateOnStart();

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Registry.Auth;
@@ -147,6 +148,28 @@ public abstract class TokenFlowTests(RegistryFixture registry)
         await registry.CreateClient().GetAsync("/v2/");
 
         Assert.False(File.Exists(Path.Combine(registry.DataPath, "admin-password")));
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_sign_ins_of_a_new_user_each_get_their_own_answer()
+    {
+        var user = "burst-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await registry.CreateClient().PostAsJsonAsync("/admin/v1/users", new { name = user, password = "burst-password-1" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        async Task<HttpStatusCode> SignInAsync(string password)
+        {
+            var client = registry.CreateAnonymousClient();
+            client.DefaultRequestHeaders.Authorization = RegistryFixture.Basic(user, password);
+            return (await client.GetAsync("/token?service=registry&scope=repository:a/b:pull")).StatusCode;
+        }
+
+        var right = Enumerable.Range(0, 8).Select(_ => SignInAsync("burst-password-1")).ToList();
+        var wrong = Enumerable.Range(0, 8).Select(i => SignInAsync("burst-password-" + (i + 2))).ToList();
+        await Task.WhenAll(right.Concat(wrong));
+
+        Assert.All(right, r => Assert.Equal(HttpStatusCode.OK, r.Result));
+        Assert.All(wrong, r => Assert.Equal(HttpStatusCode.Unauthorized, r.Result));
     }
 
     private async Task<HttpClient> ClientWithTokenAsync(string scope)

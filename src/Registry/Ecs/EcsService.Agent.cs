@@ -1,0 +1,166 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Registry.Data;
+using Registry.AwsApi;
+using Registry.Data.Entities;
+using Registry.Scheduler.Tasks;
+
+namespace Registry.Ecs;
+
+/// <summary>
+/// What agents call, authorized with ECS's agent actions (<c>ecs:Poll</c>, <c>ecs:SubmitTaskStateChange</c>,
+/// <c>ecs:SubmitContainerStateChange</c>): a long poll that is also the heartbeat and returns the
+/// instance's tasks whenever one changed, and ECS's state-change submissions.
+/// </summary>
+internal sealed partial class EcsService
+{
+    private const int MaxPollSeconds = 20;
+
+    private async Task<object> PollAsync(AwsCall call)
+    {
+        var cluster = await ActiveClusterAsync(call, call.Optional("cluster") ?? "default");
+        await AuthorizeAsync(call, "ecs:Poll", ClusterArn(cluster.Name));
+        var instanceId = ContainerInstanceId(call.Required("containerInstance"));
+        var known = call.Array("knownTasks", required: false)
+            .Select(k => (Id: TaskIdOf(Text(k, "taskArn") ?? throw AwsApiException.InvalidParameter("knownTasks need a taskArn")),
+                          Version: k.TryGetProperty("version", out var v) && v.TryGetInt64(out var n) ? n : -1))
+            .ToDictionary(k => k.Id, k => k.Version, StringComparer.Ordinal);
+        var wait = call.Body.TryGetProperty("waitSeconds", out var w) && w.TryGetInt32(out var seconds) ? Math.Clamp(seconds, 0, MaxPollSeconds) : 0;
+        var signals = call.Context.RequestServices.GetRequiredService<AgentSignals>();
+        var deadline = DateTime.UtcNow.AddSeconds(wait);
+        while (true)
+        {
+            await using var db = await DbAsync(call);
+            var instance = await db.ContainerInstances.FirstOrDefaultAsync(i => i.ClusterId == cluster.Id && i.InstanceId == instanceId, call.Context.RequestAborted)
+                           ?? throw new AwsApiException("InvalidParameterException", "The container instance is not registered in this cluster.");
+            if (instance.Status == "INACTIVE")
+            {
+                throw new AwsApiException("ClientException", "The container instance has been deregistered; register it again.");
+            }
+
+            var woken = signals.Next(instance.Id);
+            await HeartbeatAsync(db, instance, call.Context.RequestAborted);
+            var knownIds = known.Keys.ToList();
+            var views = await TaskViews(db, db.Tasks.Where(t => t.ContainerInstanceId == instance.Id && (t.LastStatus != TaskStatuses.Stopped || knownIds.Contains(t.TaskId))), cluster.Name)
+                .ToListAsync(call.Context.RequestAborted);
+            var changed = views.Count != known.Count || views.Any(v => !known.TryGetValue(v.Task.TaskId, out var version) || version != v.Task.Version);
+            var remaining = deadline - DateTime.UtcNow;
+            if (changed || remaining <= TimeSpan.Zero)
+            {
+                var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => views.Select(v => v.Task.TaskDefinitionId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, call.Context.RequestAborted);
+                return new
+                {
+                    tasks = views.Select(v => new
+                    {
+                        taskArn = TaskArn(cluster.Name, v.Task.TaskId),
+                        version = v.Task.Version,
+                        desiredStatus = v.Task.DesiredStatus,
+                        lastStatus = v.Task.LastStatus,
+                        taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
+                        overrides = JsonNode.Parse(v.Task.Overrides),
+                    }).ToList(),
+                    heartbeatSeconds = (int)AgentTimeout(call).TotalSeconds / 3,
+                };
+            }
+
+            await db.DisposeAsync();
+            await Task.WhenAny(woken, Task.Delay(remaining, call.Context.RequestAborted));
+            call.Context.RequestAborted.ThrowIfCancellationRequested();
+        }
+    }
+
+    private async Task<object> SubmitTaskStateChangeAsync(AwsCall call)
+    {
+        var cluster = await ActiveClusterAsync(call, call.Optional("cluster") ?? "default");
+        await AuthorizeAsync(call, "ecs:SubmitTaskStateChange", ClusterArn(cluster.Name));
+        var taskId = TaskIdOf(call.Required("task"));
+        var status = call.Optional("status");
+        var containers = call.Array("containers", required: false).Select(ReadContainerReport).ToList();
+        await ApplyReportAsync(call, cluster, taskId, task => new TaskReport(
+            status ?? task.LastStatus,
+            call.Optional("reason"),
+            containers,
+            OptionalTime(call, "pullStartedAt"),
+            OptionalTime(call, "pullStoppedAt"),
+            OptionalTime(call, "executionStoppedAt")));
+        return new { acknowledgment = "ACK" };
+    }
+
+    private async Task<object> SubmitContainerStateChangeAsync(AwsCall call)
+    {
+        var cluster = await ActiveClusterAsync(call, call.Optional("cluster") ?? "default");
+        await AuthorizeAsync(call, "ecs:SubmitContainerStateChange", ClusterArn(cluster.Name));
+        var taskId = TaskIdOf(call.Required("task"));
+        var container = ReadContainerReport(call.Body);
+        await ApplyReportAsync(call, cluster, taskId, task => new TaskReport(task.LastStatus, null, [container]));
+        return new { acknowledgment = "ACK" };
+    }
+
+    private static async Task ApplyReportAsync(AwsCall call, ClusterEntity cluster, string taskId, Func<TaskEntity, TaskReport> report)
+    {
+        await using var db = await DbAsync(call);
+        await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
+        await db.LockRowsAsync(RowLocks(call).ForUpdate, "Tasks", "TaskId", [taskId], call.Context.RequestAborted);
+        var task = await db.Tasks.FirstOrDefaultAsync(t => t.ClusterId == cluster.Id && t.TaskId == taskId, call.Context.RequestAborted)
+                   ?? throw new AwsApiException("InvalidParameterException", "The referenced task was not found.");
+        try
+        {
+            if (!TaskLifecycle.Apply(task, report(task), DateTime.UtcNow))
+            {
+                return;
+            }
+        }
+        catch (ArgumentException e)
+        {
+            throw AwsApiException.InvalidParameter(e.Message);
+        }
+
+        await db.SaveChangesAsync(call.Context.RequestAborted);
+        await transaction.CommitAsync(call.Context.RequestAborted);
+        await DurableAsync(call);
+        WakeAgents(call, task.ContainerInstanceId is { } instance ? [instance] : []);
+    }
+
+    private static ContainerReport ReadContainerReport(JsonElement element)
+    {
+        var name = Text(element, "containerName") ?? throw AwsApiException.InvalidParameter("containers need a containerName");
+        var status = Text(element, "status") ?? throw AwsApiException.InvalidParameter("containers need a status");
+        if (!TaskStatuses.IsKnown(status))
+        {
+            throw AwsApiException.InvalidParameter($"'{status}' is not a container status");
+        }
+
+        int? exitCode = element.TryGetProperty("exitCode", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : null;
+        var bindings = element.TryGetProperty("networkBindings", out var b) && b.ValueKind == JsonValueKind.Array
+            ? b.EnumerateArray().Select(n => new NetworkBinding(
+                Text(n, "bindIP") ?? "0.0.0.0",
+                n.TryGetProperty("containerPort", out var cp) && cp.TryGetInt32(out var c) ? c : 0,
+                n.TryGetProperty("hostPort", out var hp) && hp.TryGetInt32(out var h) ? h : 0,
+                Text(n, "protocol") ?? "tcp")).ToList()
+            : null;
+        var reason = Text(element, "reason");
+        return new ContainerReport(name, status, exitCode, reason is { Length: > 1024 } ? reason[..1024] : reason, Text(element, "runtimeId"), bindings);
+    }
+
+    private static DateTime? OptionalTime(AwsCall call, string name) =>
+        call.Body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)(value.GetDouble() * 1000)).UtcDateTime
+            : null;
+
+    /// <summary>A poll is the heartbeat: an agent that was marked disconnected is connected again.</summary>
+    private static async Task HeartbeatAsync(RegistryDbContext db, ContainerInstanceEntity instance, CancellationToken cancellationToken)
+    {
+        instance.LastHeartbeatAt = DateTime.UtcNow;
+        if (!instance.AgentConnected)
+        {
+            instance.AgentConnected = true;
+            instance.Version++;
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    private static TimeSpan AgentTimeout(AwsCall call) => call.Context.RequestServices.GetRequiredService<IOptions<SchedulerOptions>>().Value.AgentTimeout;
+}

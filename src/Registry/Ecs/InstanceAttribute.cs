@@ -1,0 +1,15 @@
+using System.Text.Json;
+
+namespace Registry.Ecs;
+
+/// <summary>A container instance attribute (<c>{"name", "value"}</c>), as agents report them and memberOf constraints read them.</summary>
+internal sealed record InstanceAttribute(string Name, string? Value)
+{
+    /// <summary>The attribute an agent names its runtime with: <c>docker</c> or <c>runc</c>.</summary>
+    public const string Runtime = "registry.runtime";
+
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+}
+
+/// <summary>What the tasks placed on one instance hold until they stop.</summary>
+internal sealed record InstanceUsage(int Cpu, int Memory, int Running, int Pending, List<int> HostPorts);
