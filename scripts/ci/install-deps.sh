@@ -68,6 +68,7 @@ declare -A pkgs=(
   [npm]=npm
   [curl]=curl
   [awscli]=/usr/bin/aws
+  [busybox-static]=/bin/busybox
 )
 if $bench; then
   pkgs[golang-go]=go

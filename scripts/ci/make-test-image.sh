@@ -2,7 +2,7 @@
 # make-test-image.sh — build a tiny, runnable OCI image layout fully offline.
 #
 # Usage:
-#   scripts/ci/make-test-image.sh [--tag TAG] [--message TEXT] [--extra-layer-bytes N] <oci-layout-dir>
+#   scripts/ci/make-test-image.sh [--tag TAG] [--message TEXT] [--extra-layer-bytes N] [--busybox] <oci-layout-dir>
 #
 # The image has one layer holding a single static x86-64 ELF, /hello (a few
 # hundred bytes, hand-assembled below, no libc), which writes TEXT plus a
@@ -18,7 +18,9 @@
 # sha256:1bf72868fd90e5074d35526a3a1b38463868386a504e17557dc1e0bbc8e618d8;
 # better to read the digest this script prints than to hard-code it). --extra-layer-bytes N adds a second layer with one file of N random
 # (incompressible) bytes, e.g. to exercise chunked/large blob uploads; that
-# layer, and so the manifest digest, differ on every run.
+# layer, and so the manifest digest, differ on every run. --busybox adds a layer with
+# /bin/busybox from Debian's busybox-static and /bin/sh, /bin/sleep, ... linked to it, for
+# tasks that run shell commands (the image's Cmd stays /hello).
 #
 # The layout is written as OCI image-spec 1.0 (oci-layout, index.json,
 # blobs/sha256/...) with the ref name annotation set to TAG (default
@@ -36,12 +38,14 @@ usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0" >&2; exit 2; }
 tag=latest
 message="hello from registry-e2e"
 extra_bytes=0
+busybox=0
 dir=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --tag) tag="$2"; shift 2 ;;
     --message) message="$2"; shift 2 ;;
     --extra-layer-bytes) extra_bytes="$2"; shift 2 ;;
+    --busybox) busybox=1; shift ;;
     -h|--help) usage ;;
     -*) echo "unknown option: $1" >&2; usage ;;
     *) [[ -z "$dir" ]] || usage; dir="$1"; shift ;;
@@ -160,8 +164,18 @@ if [[ "$extra_bytes" -gt 0 ]]; then
   add_layer "$work/extra" random.bin
 fi
 
-history='{"created":"1970-01-01T00:00:00Z","created_by":"scripts/ci/make-test-image.sh"}'
-if [[ "$extra_bytes" -gt 0 ]]; then history+=",$history"; fi
+if [[ "$busybox" -eq 1 ]]; then
+  [[ -x /bin/busybox ]] || { echo "make-test-image.sh: --busybox needs /bin/busybox (apt-get install busybox-static)" >&2; exit 1; }
+  mkdir -p "$work/busybox/bin"
+  cp /bin/busybox "$work/busybox/bin/busybox"
+  for applet in sh echo sleep cat head dd yes true false env; do ln -s busybox "$work/busybox/bin/$applet"; done
+  add_layer "$work/busybox" bin
+fi
+
+one_history='{"created":"1970-01-01T00:00:00Z","created_by":"scripts/ci/make-test-image.sh"}'
+history="$one_history"
+if [[ "$extra_bytes" -gt 0 ]]; then history+=",$one_history"; fi
+if [[ "$busybox" -eq 1 ]]; then history+=",$one_history"; fi
 printf '%s' "{\"created\":\"1970-01-01T00:00:00Z\",\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],\"Cmd\":[\"/hello\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[$diff_ids]},\"history\":[$history]}" > "$work/config.json"
 config_size=$(stat -c %s "$work/config.json")
 config_digest=$(put_blob "$work/config.json")

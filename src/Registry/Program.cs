@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Registry.Agent;
+using Registry.Agent.Config;
 using Registry.Auth;
 using Registry.GarbageCollection;
 using Registry.Hosting;
@@ -46,6 +48,29 @@ root.Subcommands.Add(AdminCommands.Create(data, (parse, operation, cancellationT
     await app.Services.GetRequiredService<IamService>().EnsureAdministratorAsync(AdminBootstrap.AdminUser, cancellationToken);
     await operation(app.Services.GetRequiredService<IamService>(), Console.Out, cancellationToken);
 })));
+
+var agentConfig = new Option<string>("--config") { Description = "The agent's ecs.config-style file (KEY=value lines: ECS_CLUSTER, ECS_BACKEND_HOST, AWS_ACCESS_KEY_ID, ...).", Required = true };
+var agent = new Command("agent", "Run the node agent: register with the control plane and run the tasks it places here.") { agentConfig };
+agent.SetAction(async (parse, cancellationToken) =>
+{
+    try
+    {
+        var config = AgentConfig.Load(parse.GetValue(agentConfig)!, Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? ""));
+        using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ").SetMinimumLevel(LogLevel.Information));
+        await new AgentHost(config, loggers, TimeProvider.System).RunAsync(cancellationToken);
+        return 0;
+    }
+    catch (AgentConfigException e)
+    {
+        await Console.Error.WriteLineAsync($"registry agent: {e.Message}");
+        return 1;
+    }
+    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+    {
+        return 0;
+    }
+});
+root.Subcommands.Add(agent);
 
 return await root.Parse(args).InvokeAsync();
 

@@ -1,7 +1,3 @@
-using System.Globalization;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Registry.Security.SigV4;
 
@@ -29,31 +25,6 @@ public sealed class AwsJsonTestClient(HttpClient http, string accessKeyId, strin
     /// A signed request, for tests that replay or alter it. Like the AWS SDKs, each invocation carries a
     /// signed <c>amz-sdk-invocation-id</c>, so two calls never share a signature unless one is a replay.
     /// </summary>
-    public HttpRequestMessage Sign(string operation, string body, DateTimeOffset signedAt, string invocationId)
-    {
-        var amzDate = signedAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        var date = amzDate[..8];
-        var host = http.BaseAddress!.Authority;
-        var headers = new[]
-        {
-            ("amz-sdk-invocation-id", invocationId),
-            ("content-type", "application/x-amz-json-1.1"),
-            ("host", host),
-            ("x-amz-date", amzDate),
-            ("x-amz-target", targetPrefix + operation),
-        }.ToLookup(h => h.Item1, h => h.Item2);
-        string[] signed = ["amz-sdk-invocation-id", "content-type", "host", "x-amz-date", "x-amz-target"];
-        var payloadHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(body)));
-        var scope = $"{date}/{Region}/{service}/aws4_request";
-        var signature = SigV4Signature.Signature(
-            SigV4Signature.SigningKey(secret, date, Region, service),
-            SigV4Signature.StringToSign(amzDate, scope, SigV4Signature.CanonicalRequest("POST", "/", "", headers, signed, payloadHash)));
-        var message = new HttpRequestMessage(HttpMethod.Post, "/") { Content = new StringContent(body, Encoding.UTF8) };
-        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-amz-json-1.1");
-        message.Headers.TryAddWithoutValidation("amz-sdk-invocation-id", invocationId);
-        message.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
-        message.Headers.TryAddWithoutValidation("X-Amz-Target", targetPrefix + operation);
-        message.Headers.TryAddWithoutValidation("Authorization", $"{SigV4Signature.Algorithm} Credential={accessKeyId}/{scope}, SignedHeaders={string.Join(';', signed)}, Signature={signature}");
-        return message;
-    }
+    public HttpRequestMessage Sign(string operation, string body, DateTimeOffset signedAt, string invocationId) =>
+        new SigV4Signer(accessKeyId, secret, Region, service).JsonCall(http.BaseAddress!.Authority, targetPrefix + operation, body, signedAt, invocationId);
 }

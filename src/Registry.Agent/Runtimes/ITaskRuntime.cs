@@ -1,0 +1,71 @@
+namespace Registry.Agent.Runtimes;
+
+/// <summary>
+/// Runs a task's containers on this machine. Implementations label (or name) what they create with the
+/// task and container, so a restarted agent finds its running containers again instead of starting twice.
+/// Disposing releases the runtime's connections, never its containers.
+/// </summary>
+public interface ITaskRuntime : IDisposable
+{
+    /// <summary><c>docker</c> or <c>runc</c>, registered as the instance's <c>registry.runtime</c> attribute.</summary>
+    string Name { get; }
+
+    /// <summary>Pulls the image if needed, creates the container and starts it; the runtime's id for it.</summary>
+    Task<string> StartAsync(ContainerSpec spec, CancellationToken cancellationToken);
+
+    /// <summary>SIGTERM, then SIGKILL after <paramref name="timeout"/>.</summary>
+    Task StopAsync(string runtimeId, TimeSpan timeout, CancellationToken cancellationToken);
+
+    Task<ContainerState> InspectAsync(string runtimeId, CancellationToken cancellationToken);
+
+    /// <summary>Removes a stopped container and what it holds (after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).</summary>
+    Task RemoveAsync(string runtimeId, CancellationToken cancellationToken);
+
+    /// <summary>Every container this agent's runtime holds for the cluster, running or not.</summary>
+    Task<IReadOnlyList<RuntimeContainer>> ListAsync(string cluster, CancellationToken cancellationToken);
+}
+
+/// <summary>One container to run, from the task definition with the task's overrides applied.</summary>
+public sealed record ContainerSpec(
+    string Cluster,
+    string TaskArn,
+    string Name,
+    string Image,
+    IReadOnlyList<string>? EntryPoint,
+    IReadOnlyList<string>? Command,
+    IReadOnlyDictionary<string, string> Environment,
+    int? MemoryMiB,
+    int? MemoryReservationMiB,
+    int CpuShares,
+    string NetworkMode,
+    IReadOnlyList<PortMapping> PortMappings,
+    string? WorkingDirectory,
+    string? User,
+    string? LogDriver,
+    IReadOnlyDictionary<string, string> LogOptions);
+
+public sealed record PortMapping(int ContainerPort, int HostPort, string Protocol);
+
+/// <summary>A container's state as the runtime sees it.</summary>
+public sealed record ContainerState(bool Running, int? ExitCode, bool OomKilled, string? Error, IReadOnlyList<ControlPlane.PortBinding> Bindings);
+
+/// <summary>A container found in the runtime, with the task and container name it was created for.</summary>
+public sealed record RuntimeContainer(string RuntimeId, string TaskArn, string ContainerName);
+
+/// <summary>The image could not be pulled: the task fails to start with this reason.</summary>
+public sealed class ImagePullException : Exception
+{
+    public ImagePullException()
+    {
+    }
+
+    public ImagePullException(string message)
+        : base(message)
+    {
+    }
+
+    public ImagePullException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,268 @@
+using Microsoft.Extensions.Logging;
+using Registry.Agent.Config;
+using Registry.Agent.ControlPlane;
+using Registry.Agent.Runtimes;
+
+namespace Registry.Agent.Tasks;
+
+/// <summary>
+/// Keeps this machine's containers in line with the tasks the control plane assigned: starts what should
+/// run, stops what should stop (SIGTERM, then SIGKILL after ECS_CONTAINER_STOP_TIMEOUT), watches for
+/// exits (an essential container's exit stops its task), reports every transition, and removes stopped
+/// containers after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION. After a restart it adopts the containers the
+/// runtime still holds, so no task is lost or started twice.
+/// </summary>
+public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime runtime, AgentConfig config, TimeProvider clock, ILogger logger)
+{
+    private const string Running = "RUNNING";
+    private const string Stopped = "STOPPED";
+
+    private readonly Dictionary<string, LocalTask> _tasks = new(StringComparer.Ordinal);
+
+    /// <summary>The tasks this agent holds and the version of each it last saw, for the next poll.</summary>
+    public IEnumerable<(string TaskArn, long Version)> Known => _tasks.Select(t => (t.Key, t.Value.Version));
+
+    /// <summary>Adopts the containers the runtime holds for the cluster (after an agent restart).</summary>
+    public async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        foreach (var group in (await runtime.ListAsync(config.Cluster, cancellationToken)).GroupBy(c => c.TaskArn))
+        {
+            var task = new LocalTask();
+            foreach (var container in group)
+            {
+                task.Containers[container.ContainerName] = new LocalContainer(container.RuntimeId, Essential: true);
+            }
+
+            _tasks[group.Key] = task;
+            Log.Adopted(logger, group.Key, task.Containers.Count);
+        }
+    }
+
+    public async Task ReconcileAsync(IReadOnlyList<AssignedTask> assigned, CancellationToken cancellationToken)
+    {
+        foreach (var task in assigned)
+        {
+            if (!_tasks.TryGetValue(task.TaskArn, out var local))
+            {
+                if (task.LastStatus == Stopped)
+                {
+                    continue;
+                }
+
+                if (task.DesiredStatus == Running)
+                {
+                    await StartAsync(task, cancellationToken);
+                }
+                else
+                {
+                    // Stopped before this agent started anything for it.
+                    await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, Stopped, "Task stopped before it started", []), cancellationToken);
+                }
+
+                continue;
+            }
+
+            local.Version = task.Version;
+            local.Assigned ??= task;
+            MarkEssentials(local, task);
+            if (task.LastStatus == Stopped && !local.Stopped)
+            {
+                // Already stopped for the control plane (reported lost while this agent was away, or
+                // finished before a restart): nothing of it may keep running, and nothing to report.
+                await StopAsync(task.TaskArn, local, cancellationToken, report: false);
+            }
+            else if (task.DesiredStatus == Stopped && !local.Stopped)
+            {
+                await StopAsync(task.TaskArn, local, cancellationToken);
+            }
+        }
+
+        var assignedArns = assigned.Select(a => a.TaskArn).ToHashSet(StringComparer.Ordinal);
+        foreach (var (arn, local) in _tasks.Where(t => !assignedArns.Contains(t.Key) && !t.Value.Stopped).ToList())
+        {
+            Log.Unknown(logger, arn);
+            await StopAsync(arn, local, cancellationToken, report: false);
+        }
+
+        await WatchAsync(cancellationToken);
+        await CleanUpAsync(cancellationToken);
+    }
+
+    private async Task StartAsync(AssignedTask task, CancellationToken cancellationToken)
+    {
+        var local = new LocalTask { Version = task.Version, Assigned = task };
+        _tasks[task.TaskArn] = local;
+        var pullStarted = clock.GetUtcNow();
+        await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, "PENDING", null, [], PullStartedAt: pullStarted), cancellationToken);
+        var specs = ContainerSpecs.From(config.Cluster, task.TaskArn, task.TaskDefinition, task.Overrides);
+        try
+        {
+            foreach (var (spec, essential) in specs)
+            {
+                local.Containers[spec.Name] = new LocalContainer(await runtime.StartAsync(spec, cancellationToken), essential);
+            }
+        }
+        catch (Exception e) when (e is ImagePullException or Docker.DotNet.DockerApiException or IOException or HttpRequestException)
+        {
+            var reason = e is Docker.DotNet.DockerApiException api ? $"CannotStartContainerError: {DockerRuntime.Message(api)}" : e.Message;
+            Log.StartFailed(logger, task.TaskArn, reason);
+            foreach (var container in local.Containers.Values)
+            {
+                await runtime.StopAsync(container.RuntimeId, TimeSpan.Zero, cancellationToken);
+            }
+
+            local.Stopped = true;
+            local.StoppedAt = clock.GetUtcNow();
+            var failed = specs.Select(s => new ContainerStateChange(s.Spec.Name, Stopped, null, reason, local.Containers.GetValueOrDefault(s.Spec.Name)?.RuntimeId, [])).ToList();
+            await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, Stopped, reason, failed, pullStarted, clock.GetUtcNow(), clock.GetUtcNow()), cancellationToken);
+            return;
+        }
+
+        var running = new List<ContainerStateChange>();
+        foreach (var (name, container) in local.Containers)
+        {
+            var state = await runtime.InspectAsync(container.RuntimeId, cancellationToken);
+            running.Add(new ContainerStateChange(name, Running, null, null, container.RuntimeId, state.Bindings));
+        }
+
+        Log.Started(logger, task.TaskArn, local.Containers.Count);
+        await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, Running, null, running, pullStarted, clock.GetUtcNow()), cancellationToken);
+    }
+
+    private async Task StopAsync(string taskArn, LocalTask local, CancellationToken cancellationToken, bool report = true)
+    {
+        if (report)
+        {
+            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, "STOPPING", null, []), cancellationToken);
+        }
+
+        await Task.WhenAll(local.Containers.Values.Select(c => runtime.StopAsync(c.RuntimeId, config.ContainerStopTimeout, cancellationToken)));
+        local.Stopped = true;
+        local.StoppedAt = clock.GetUtcNow();
+        if (report)
+        {
+            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, Stopped, null, await FinalStatesAsync(local, cancellationToken), ExecutionStoppedAt: clock.GetUtcNow()), cancellationToken);
+        }
+
+        Log.Stopped(logger, taskArn);
+    }
+
+    /// <summary>Reports containers that exited on their own; an essential one takes its task down with it.</summary>
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (arn, local) in _tasks.Where(t => !t.Value.Stopped).ToList())
+        {
+            var exited = new List<ContainerStateChange>();
+            foreach (var (name, container) in local.Containers.Where(c => !c.Value.Exited))
+            {
+                var state = await runtime.InspectAsync(container.RuntimeId, cancellationToken);
+                if (!state.Running)
+                {
+                    container.Exited = true;
+                    exited.Add(Final(name, container, state));
+                }
+            }
+
+            if (exited.Count == 0)
+            {
+                continue;
+            }
+
+            if (local.Containers.Values.Any(c => c.Exited && c.Essential) || local.Containers.Values.All(c => c.Exited))
+            {
+                await Task.WhenAll(local.Containers.Values.Where(c => !c.Exited).Select(c => runtime.StopAsync(c.RuntimeId, config.ContainerStopTimeout, cancellationToken)));
+                local.Stopped = true;
+                local.StoppedAt = clock.GetUtcNow();
+                await plane.SubmitTaskStateAsync(new TaskStateChange(arn, Stopped, null, await FinalStatesAsync(local, cancellationToken), ExecutionStoppedAt: clock.GetUtcNow()), cancellationToken);
+                Log.Exited(logger, arn, string.Join(", ", exited.Select(e => $"{e.Name}={e.ExitCode}")));
+            }
+            else
+            {
+                await plane.SubmitTaskStateAsync(new TaskStateChange(arn, Running, null, exited), cancellationToken);
+            }
+        }
+    }
+
+    private async Task CleanUpAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var (arn, local) in _tasks.Where(t => t.Value.Stopped && now - t.Value.StoppedAt >= config.TaskCleanupWait).ToList())
+        {
+            foreach (var container in local.Containers.Values)
+            {
+                await runtime.RemoveAsync(container.RuntimeId, cancellationToken);
+            }
+
+            _tasks.Remove(arn);
+        }
+    }
+
+    private async Task<List<ContainerStateChange>> FinalStatesAsync(LocalTask local, CancellationToken cancellationToken)
+    {
+        var states = new List<ContainerStateChange>();
+        foreach (var (name, container) in local.Containers)
+        {
+            states.Add(Final(name, container, await runtime.InspectAsync(container.RuntimeId, cancellationToken)));
+        }
+
+        return states;
+    }
+
+    private static ContainerStateChange Final(string name, LocalContainer container, ContainerState state) =>
+        new(name, Stopped, state.ExitCode, state.OomKilled ? "OutOfMemoryError: Container killed due to memory usage" : state.Error, container.RuntimeId, []);
+
+    /// <summary>Adopted containers learn which of them are essential from the task definition.</summary>
+    private static void MarkEssentials(LocalTask local, AssignedTask task)
+    {
+        foreach (var definition in task.TaskDefinition["containerDefinitions"]!.AsArray())
+        {
+            if (local.Containers.TryGetValue((string)definition!["name"]!, out var container))
+            {
+                container.Essential = (bool?)definition["essential"] ?? true;
+            }
+        }
+    }
+
+    private sealed class LocalTask
+    {
+        public long Version { get; set; }
+
+        public AssignedTask? Assigned { get; set; }
+
+        public Dictionary<string, LocalContainer> Containers { get; } = new(StringComparer.Ordinal);
+
+        public bool Stopped { get; set; }
+
+        public DateTimeOffset StoppedAt { get; set; }
+    }
+
+    private sealed class LocalContainer(string runtimeId, bool Essential)
+    {
+        public string RuntimeId { get; } = runtimeId;
+
+        public bool Essential { get; set; } = Essential;
+
+        public bool Exited { get; set; }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Started task {TaskArn} ({Count} containers)")]
+        public static partial void Started(ILogger logger, string taskArn, int count);
+
+        [LoggerMessage(EventId = 6002, Level = LogLevel.Warning, Message = "Task {TaskArn} failed to start: {Reason}")]
+        public static partial void StartFailed(ILogger logger, string taskArn, string reason);
+
+        [LoggerMessage(EventId = 6003, Level = LogLevel.Information, Message = "Stopped task {TaskArn}")]
+        public static partial void Stopped(ILogger logger, string taskArn);
+
+        [LoggerMessage(EventId = 6004, Level = LogLevel.Information, Message = "Task {TaskArn} exited: {ExitCodes}")]
+        public static partial void Exited(ILogger logger, string taskArn, string exitCodes);
+
+        [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "Adopted task {TaskArn} ({Count} containers) from the runtime")]
+        public static partial void Adopted(ILogger logger, string taskArn, int count);
+
+        [LoggerMessage(EventId = 6006, Level = LogLevel.Warning, Message = "The control plane no longer knows task {TaskArn}; stopping its containers")]
+        public static partial void Unknown(ILogger logger, string taskArn);
+    }
+}
