@@ -13,7 +13,6 @@ namespace Registry.Tests.EndToEnd;
 [Collection(EndToEndGroup.Name)]
 public sealed class AwsCliTests(EndToEndFixture e2e)
 {
-    private const string Aws = "/usr/bin/aws";
 
     [SkippableFact]
     public async Task The_aws_cli_creates_a_repository_sets_its_policy_and_podman_pushes_with_get_login_password()
@@ -85,7 +84,7 @@ public sealed class AwsCliTests(EndToEndFixture e2e)
         Assert.Equal(HttpStatusCode.NoContent, (await http.PutAsync($"/admin/v1/users/{user}/policies/{user}-login", null)).StatusCode);
         var reader = await KeyAsync(user);
 
-        var denied = await Cli.RunAsync(Aws, ["ecr", "create-repository", "--repository-name", repository + "-2", .. Endpoint()], environment: Environment(reader));
+        var denied = await Aws.RunAsync(reader, "ecr", "create-repository", "--repository-name", repository + "-2");
         Assert.NotEqual(0, denied.ExitCode);
         Assert.Contains("AccessDeniedException", denied.Error, StringComparison.Ordinal);
 
@@ -124,7 +123,7 @@ public sealed class AwsCliTests(EndToEndFixture e2e)
         Assert.Single(listed.GetProperty("taskDefinitionArns").EnumerateArray());
         Assert.Contains(cluster, (await AwsAsync(admin, "ecs", "list-clusters")).GetProperty("clusterArns").EnumerateArray().Select(a => a.GetString()!).Select(a => a[(a.LastIndexOf('/') + 1)..]));
 
-        var bad = await Cli.RunAsync(Aws, ["ecs", "register-task-definition", "--family", family, "--container-definitions", """[{"name":"app","image":"x"}]""", .. Endpoint()], environment: Environment(admin));
+        var bad = await Aws.RunAsync(admin, "ecs", "register-task-definition", "--family", family, "--container-definitions", """[{"name":"app","image":"x"}]""");
         Assert.NotEqual(0, bad.ExitCode);
         Assert.Contains("ClientException", bad.Error, StringComparison.Ordinal);
 
@@ -144,36 +143,11 @@ public sealed class AwsCliTests(EndToEndFixture e2e)
         return push;
     }
 
-    private async Task<(string Id, string Secret)> KeyAsync(string user)
-    {
-        using var http = e2e.Server.CreateClient();
-        var response = await http.PostAsync($"/admin/v1/users/{user}/access-keys", null);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var key = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return (key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!);
-    }
+    private AwsCli Aws => new(e2e.Server);
 
-    private async Task<JsonElement> AwsAsync((string Id, string Secret) key, params string[] arguments)
-    {
-        var output = await AwsRawAsync(key, [.. arguments, "--output", "json"]);
-        using var json = JsonDocument.Parse(output.Length == 0 ? "{}" : output);
-        return json.RootElement.Clone();
-    }
+    private Task<(string Id, string Secret)> KeyAsync(string user) => Aws.KeyAsync(user);
 
-    private async Task<string> AwsRawAsync((string Id, string Secret) key, params string[] arguments) =>
-        (await Cli.RunAsync(Aws, [.. arguments, .. Endpoint()], environment: Environment(key))).EnsureSuccess($"aws {string.Join(' ', arguments.Take(2))}").Output;
+    private Task<JsonElement> AwsAsync((string Id, string Secret) key, params string[] arguments) => Aws.JsonAsync(key, arguments);
 
-    private string[] Endpoint() => ["--endpoint-url", e2e.Server.BaseAddress.ToString().TrimEnd('/')];
-
-    /// <summary>Credentials in the environment only: no profile, config or pager from the machine.</summary>
-    private static Dictionary<string, string> Environment((string Id, string Secret) key) => new()
-    {
-        ["AWS_ACCESS_KEY_ID"] = key.Id,
-        ["AWS_SECRET_ACCESS_KEY"] = key.Secret,
-        ["AWS_DEFAULT_REGION"] = "us-east-1",
-        ["AWS_CONFIG_FILE"] = "/dev/null",
-        ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
-        ["AWS_PAGER"] = "",
-        ["AWS_EC2_METADATA_DISABLED"] = "true",
-    };
+    private Task<string> AwsRawAsync((string Id, string Secret) key, params string[] arguments) => Aws.RawAsync(key, arguments);
 }

@@ -1,0 +1,186 @@
+using System.Text.Json;
+using Registry.Tests.Support;
+
+namespace Registry.Tests.EndToEnd;
+
+/// <summary>
+/// <c>registry agent</c> on the Docker runtime against the test engine (scripts/ci/dockerd.sh), driven
+/// by the real AWS CLI: a busybox image pushed to the registry, a cluster and task definitions per
+/// test, and an agent of its own per test registered in that cluster.
+/// </summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDisposable
+{
+    private static readonly string[] Shell = ["/bin/sh", "-c"];
+
+    private readonly string _cluster = "agent-" + Guid.NewGuid().ToString("N")[..8];
+    private AwsCli _aws = null!;
+    private (string Id, string Secret) _key;
+    private AgentProcess? _agent;
+    private string _image = "";
+
+    public async Task InitializeAsync()
+    {
+        if (!EndToEndFixture.Enabled)
+        {
+            return;
+        }
+
+        _aws = new AwsCli(e2e.Server);
+        _key = await _aws.KeyAsync("admin");
+        _image = await PushBusyboxAsync();
+        await _aws.JsonAsync(_key, "ecs", "create-cluster", "--cluster-name", _cluster);
+        var config = e2e.WorkPath($"{_cluster}.config");
+        await File.WriteAllLinesAsync(config,
+        [
+            $"ECS_CLUSTER={_cluster}",
+            $"ECS_BACKEND_HOST={e2e.Server.BaseAddress.ToString().TrimEnd('/')}",
+            $"AWS_ACCESS_KEY_ID={_key.Id}",
+            $"AWS_SECRET_ACCESS_KEY={_key.Secret}",
+            "ECS_ENGINE_AUTH_TYPE=docker",
+            $$$"""ECS_ENGINE_AUTH_DATA={"{{{e2e.Server.HostPort}}}":{"username":"admin","password":"{{{ServerProcess.AdminPassword}}}"}}""",
+            $"ECS_DATADIR={e2e.WorkPath(_cluster)}",
+            "ECS_CONTAINER_STOP_TIMEOUT=3s",
+            "ECS_RUNTIME=docker",
+        ]);
+        _agent = new AgentProcess(config);
+        _agent.Start();
+        await WaitAsync(async () => (await _aws.JsonAsync(_key, "ecs", "list-container-instances", "--cluster", _cluster)).GetProperty("containerInstanceArns").GetArrayLength() == 1, "the agent to register");
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _agent?.Dispose();
+
+    [SkippableFact]
+    public async Task A_task_writes_to_stdout_and_its_exit_code_3_stops_it()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("exit3", 64, "echo hello from the task; exit 3");
+
+        var task = await RunAndWaitAsync(family, "STOPPED");
+
+        Assert.Equal("EssentialContainerExited", task.GetProperty("stopCode").GetString());
+        var container = task.GetProperty("containers")[0];
+        Assert.Equal(3, container.GetProperty("exitCode").GetInt32());
+        var logs = (await Cli.RunAsync("docker", ["logs", container.GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker logs");
+        Assert.Contains("hello from the task", logs.Output, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_long_task_is_stopped_by_the_user()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("long", 64, "sleep 600");
+        var running = await RunAndWaitAsync(family, "RUNNING");
+        var taskArn = running.GetProperty("taskArn").GetString()!;
+
+        await _aws.JsonAsync(_key, "ecs", "stop-task", "--cluster", _cluster, "--task", taskArn, "--reason", "e2e stop");
+        var stopped = await WaitForStatusAsync(taskArn, "STOPPED");
+
+        Assert.Equal("UserInitiated", stopped.GetProperty("stopCode").GetString());
+        Assert.Equal("e2e stop", stopped.GetProperty("stoppedReason").GetString());
+        Assert.True(stopped.GetProperty("containers")[0].TryGetProperty("exitCode", out _), _agent!.Log);
+    }
+
+    [SkippableFact]
+    public async Task A_task_over_its_memory_limit_is_oom_killed_and_reported()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("oom", 16, "head -c 200000000 /dev/zero | tail > /dev/null");
+
+        var task = await RunAndWaitAsync(family, "STOPPED");
+
+        var container = task.GetProperty("containers")[0];
+        Assert.Equal(137, container.GetProperty("exitCode").GetInt32());
+        Assert.StartsWith("OutOfMemoryError", container.GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task A_task_whose_image_does_not_exist_fails_to_start_with_the_reason()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = "missing-" + Guid.NewGuid().ToString("N")[..8];
+        await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", "none",
+            "--container-definitions", $$$"""[{"name":"main","image":"{{{e2e.Server.HostPort}}}/e2e/not-there:1","memory":16}]""");
+
+        var task = await RunAndWaitAsync(family, "STOPPED");
+
+        Assert.Equal("TaskFailedToStart", task.GetProperty("stopCode").GetString());
+        Assert.StartsWith("CannotPullContainerError", task.GetProperty("stoppedReason").GetString(), StringComparison.Ordinal);
+        Assert.Contains("not-there", task.GetProperty("stoppedReason").GetString(), StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task An_agent_restart_keeps_the_running_task_without_starting_it_twice()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("keep", 64, "sleep 600");
+        var running = await RunAndWaitAsync(family, "RUNNING");
+        var taskArn = running.GetProperty("taskArn").GetString()!;
+        var runtimeId = running.GetProperty("containers")[0].GetProperty("runtimeId").GetString();
+
+        await _agent!.KillAsync();
+        _agent.Start();
+        await WaitAsync(() => Task.FromResult(_agent.Log.Contains("Adopted task " + taskArn, StringComparison.Ordinal)), "the restarted agent to adopt the task");
+        await Task.Delay(TimeSpan.FromSeconds(6));
+
+        var after = await DescribeAsync(taskArn);
+        Assert.Equal("RUNNING", after.GetProperty("lastStatus").GetString());
+        Assert.Equal(runtimeId, after.GetProperty("containers")[0].GetProperty("runtimeId").GetString());
+        var containers = (await Cli.RunAsync("docker", ["ps", "--all", "--quiet", "--filter", $"label=com.amazonaws.ecs.task-arn={taskArn}"])).EnsureSuccess("docker ps");
+        Assert.Single(containers.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Single((await _aws.JsonAsync(_key, "ecs", "list-container-instances", "--cluster", _cluster)).GetProperty("containerInstanceArns").EnumerateArray());
+
+        await _aws.JsonAsync(_key, "ecs", "stop-task", "--cluster", _cluster, "--task", taskArn);
+        await WaitForStatusAsync(taskArn, "STOPPED");
+    }
+
+    private async Task<string> PushBusyboxAsync()
+    {
+        var layout = e2e.WorkPath("busybox-image");
+        if (!Directory.Exists(layout))
+        {
+            (await Cli.RunAsync(Path.Combine(Cli.RepositoryRoot, "scripts", "ci", "make-test-image.sh"), ["--busybox", layout])).EnsureSuccess("make-test-image.sh --busybox");
+        }
+
+        var image = $"{e2e.Server.HostPort}/e2e/busybox:1";
+        (await Cli.RunAsync("skopeo", ["copy", "--dest-tls-verify=false", "--dest-creds", $"admin:{ServerProcess.AdminPassword}", $"oci:{layout}:latest", $"docker://{image}"])).EnsureSuccess("skopeo copy busybox");
+        return image;
+    }
+
+    private async Task<string> RegisterAsync(string name, int memory, string script)
+    {
+        var family = $"{name}-{Guid.NewGuid():N}"[..20];
+        var containers = JsonSerializer.Serialize(new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script } } });
+        await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", "none", "--container-definitions", containers);
+        return family;
+    }
+
+    private async Task<JsonElement> RunAndWaitAsync(string family, string status)
+    {
+        var run = await _aws.JsonAsync(_key, "ecs", "run-task", "--cluster", _cluster, "--task-definition", family);
+        Assert.Empty(run.GetProperty("failures").EnumerateArray());
+        return await WaitForStatusAsync(run.GetProperty("tasks")[0].GetProperty("taskArn").GetString()!, status);
+    }
+
+    private async Task<JsonElement> WaitForStatusAsync(string taskArn, string status)
+    {
+        JsonElement task = default;
+        await WaitAsync(async () => (task = await DescribeAsync(taskArn)).GetProperty("lastStatus").GetString() == status, $"task {taskArn} to be {status}");
+        return task;
+    }
+
+    private async Task<JsonElement> DescribeAsync(string taskArn) =>
+        (await _aws.JsonAsync(_key, "ecs", "describe-tasks", "--cluster", _cluster, "--tasks", taskArn)).GetProperty("tasks")[0];
+
+    private async Task WaitAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Timed out waiting for {what}. Agent log:\n{_agent?.Log}");
+            await Task.Delay(500);
+        }
+    }
+}
