@@ -7,6 +7,8 @@ using Registry.Hosting;
 using Registry.Hosting.Tls;
 using Registry.Iam;
 
+NativeHeap.LimitArenas(2);
+
 var root = new RootCommand("A self-hosted OCI registry with ECR- and ECS-style APIs.");
 
 var urls = new Option<string?>("--urls") { Description = "Addresses to listen on (default http://127.0.0.1:5000, or the 'urls' setting)." };
