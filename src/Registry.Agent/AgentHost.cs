@@ -54,21 +54,31 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
         }
     }
 
+    /// <summary>ECS_RUNTIME's choice, or Docker where an engine answers and runc otherwise, as the ECS agent prefers Docker.</summary>
     private async Task<ITaskRuntime> SelectRuntimeAsync(CancellationToken cancellationToken)
     {
         if (config.Runtime == "runc")
         {
-            throw new AgentConfigException("ECS_RUNTIME=runc: the runc runtime is not part of this build yet; use ECS_RUNTIME=docker with a Docker engine.");
+            return RuncRuntime.Problem() is { } problem
+                ? throw new AgentConfigException($"ECS_RUNTIME=runc, but {problem}.")
+                : new RuncRuntime(config);
         }
 
         var docker = new DockerClientConfiguration(config.DockerEndpoint).CreateClient();
-        if (await DockerRuntime.ProbeAsync(docker, config.DockerEndpoint, cancellationToken) is { } problem)
+        if (await DockerRuntime.ProbeAsync(docker, config.DockerEndpoint, cancellationToken) is not { } dockerProblem)
         {
-            docker.Dispose();
-            throw new AgentConfigException($"No runtime can run tasks here: {problem} (set DOCKER_HOST, or start the engine).");
+            return new DockerRuntime(docker, config);
         }
 
-        return new DockerRuntime(docker, config);
+        docker.Dispose();
+        if (config.Runtime == "docker")
+        {
+            throw new AgentConfigException($"ECS_RUNTIME=docker, but {dockerProblem} (set DOCKER_HOST, or start the engine).");
+        }
+
+        return RuncRuntime.Problem() is { } runcProblem
+            ? throw new AgentConfigException($"No runtime can run tasks here: {dockerProblem}; and for runc, {runcProblem}.")
+            : new RuncRuntime(config);
     }
 
     private async Task<string> RegisterAsync(ControlPlaneClient plane, ITaskRuntime runtime, AgentState state, CancellationToken cancellationToken)

@@ -14,7 +14,11 @@ namespace Registry.AwsApi;
 /// <summary>
 /// Verifies AWS Signature V4 on the JSON APIs against stored access keys: the scope must name this
 /// registry's region and the service, <c>X-Amz-Date</c> must be within 15 minutes of now (AWS's
-/// window), and a signature is accepted once (a replay inside the window is refused).
+/// window). A signature that covers <c>amz-sdk-invocation-id</c> (the SDKs' unique id per call, and
+/// with <c>amz-sdk-request</c> per attempt) is accepted once: a replay inside the window is refused.
+/// Signatures without it cannot tell a replay from a second identical call in the same second (the
+/// AWS CLI in Debian signs only content-type, host, x-amz-date and x-amz-target), so those are
+/// accepted again, as AWS itself does.
 /// </summary>
 internal sealed class SigV4Authenticator(
     IDbContextFactory<RegistryDbContext> dbFactory,
@@ -23,6 +27,8 @@ internal sealed class SigV4Authenticator(
     TimeProvider clock)
 {
     public static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(15);
+
+    private const string InvocationIdHeader = "amz-sdk-invocation-id";
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
     private DateTimeOffset _nextSweep;
@@ -90,7 +96,7 @@ internal sealed class SigV4Authenticator(
             throw new AwsApiException("InvalidSignatureException", "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.", 403);
         }
 
-        if (!_seen.TryAdd(authorization.Signature, signedAt + MaxSkew))
+        if (authorization.SignedHeaders.Contains(InvocationIdHeader) && !_seen.TryAdd(authorization.Signature, signedAt + MaxSkew))
         {
             throw new AwsApiException("InvalidSignatureException", "This request has already been received (a replayed signature).", 403);
         }

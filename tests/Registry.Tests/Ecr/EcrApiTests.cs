@@ -266,6 +266,10 @@ public abstract class EcrApiTests(RegistryFixture registry) : IAsyncLifetime
         var again = _ecr.Sign("DescribeRepositories", "{}", now, invocation);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(once)).StatusCode);
         Assert.Equal("InvalidSignatureException", await TypeOfAsync(await http.SendAsync(again)));
+
+        // Without an invocation id (as the older AWS CLI signs) two identical calls in one second are two calls.
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(_ecr.Sign("DescribeRepositories", "{}", now, null))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(_ecr.Sign("DescribeRepositories", "{}", now, null))).StatusCode);
     }
 
     private async Task<string?> KeyIdAsync()

@@ -25,6 +25,6 @@ public sealed class AwsJsonTestClient(HttpClient http, string accessKeyId, strin
     /// A signed request, for tests that replay or alter it. Like the AWS SDKs, each invocation carries a
     /// signed <c>amz-sdk-invocation-id</c>, so two calls never share a signature unless one is a replay.
     /// </summary>
-    public HttpRequestMessage Sign(string operation, string body, DateTimeOffset signedAt, string invocationId) =>
+    public HttpRequestMessage Sign(string operation, string body, DateTimeOffset signedAt, string? invocationId) =>
         new SigV4Signer(accessKeyId, secret, Region, service).JsonCall(http.BaseAddress!.Authority, targetPrefix + operation, body, signedAt, invocationId);
 }

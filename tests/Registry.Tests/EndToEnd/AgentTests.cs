@@ -4,18 +4,19 @@ using Registry.Tests.Support;
 namespace Registry.Tests.EndToEnd;
 
 /// <summary>
-/// <c>registry agent</c> on the Docker runtime against the test engine (scripts/ci/dockerd.sh), driven
-/// by the real AWS CLI: a busybox image pushed to the registry, a cluster and task definitions per
-/// test, and an agent of its own per test registered in that cluster.
+/// <c>registry agent</c> on each runtime, driven by the real AWS CLI: a busybox image pushed to the
+/// registry, a cluster and task definitions per test, and an agent of its own per test registered in
+/// that cluster. See the subclasses at the end for the runtimes.
 /// </summary>
-[Collection(EndToEndGroup.Name)]
-public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDisposable
+public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLifetime, IDisposable
 {
     private static readonly string[] Shell = ["/bin/sh", "-c"];
 
     private readonly string _cluster = "agent-" + Guid.NewGuid().ToString("N")[..8];
     private AwsCli _aws = null!;
     private (string Id, string Secret) _key;
+
+    protected string DataDirectory => e2e.WorkPath(_cluster);
     private AgentProcess? _agent;
     private string _image = "";
 
@@ -39,9 +40,9 @@ public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDis
             $"AWS_SECRET_ACCESS_KEY={_key.Secret}",
             "ECS_ENGINE_AUTH_TYPE=docker",
             $$$"""ECS_ENGINE_AUTH_DATA={"{{{e2e.Server.HostPort}}}":{"username":"admin","password":"{{{ServerProcess.AdminPassword}}}"}}""",
-            $"ECS_DATADIR={e2e.WorkPath(_cluster)}",
+            $"ECS_DATADIR={DataDirectory}",
             "ECS_CONTAINER_STOP_TIMEOUT=3s",
-            "ECS_RUNTIME=docker",
+            $"ECS_RUNTIME={runtime}",
         ]);
         _agent = new AgentProcess(config);
         _agent.Start();
@@ -50,7 +51,11 @@ public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDis
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    public void Dispose() => _agent?.Dispose();
+    public void Dispose()
+    {
+        _agent?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [SkippableFact]
     public async Task A_task_writes_to_stdout_and_its_exit_code_3_stops_it()
@@ -63,8 +68,7 @@ public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDis
         Assert.Equal("EssentialContainerExited", task.GetProperty("stopCode").GetString());
         var container = task.GetProperty("containers")[0];
         Assert.Equal(3, container.GetProperty("exitCode").GetInt32());
-        var logs = (await Cli.RunAsync("docker", ["logs", container.GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker logs");
-        Assert.Contains("hello from the task", logs.Output, StringComparison.Ordinal);
+        Assert.Contains("hello from the task", await LogsAsync(container.GetProperty("runtimeId").GetString()!), StringComparison.Ordinal);
     }
 
     [SkippableFact]
@@ -128,13 +132,18 @@ public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDis
         var after = await DescribeAsync(taskArn);
         Assert.Equal("RUNNING", after.GetProperty("lastStatus").GetString());
         Assert.Equal(runtimeId, after.GetProperty("containers")[0].GetProperty("runtimeId").GetString());
-        var containers = (await Cli.RunAsync("docker", ["ps", "--all", "--quiet", "--filter", $"label=com.amazonaws.ecs.task-arn={taskArn}"])).EnsureSuccess("docker ps");
-        Assert.Single(containers.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(1, await ContainerCountAsync(taskArn));
         Assert.Single((await _aws.JsonAsync(_key, "ecs", "list-container-instances", "--cluster", _cluster)).GetProperty("containerInstanceArns").EnumerateArray());
 
         await _aws.JsonAsync(_key, "ecs", "stop-task", "--cluster", _cluster, "--task", taskArn);
         await WaitForStatusAsync(taskArn, "STOPPED");
     }
+
+    /// <summary>What the container wrote to stdout and stderr, as the runtime keeps it.</summary>
+    protected abstract Task<string> LogsAsync(string runtimeId);
+
+    /// <summary>How many containers the runtime holds for the task, running or not.</summary>
+    protected abstract Task<int> ContainerCountAsync(string taskArn);
 
     private async Task<string> PushBusyboxAsync()
     {
@@ -183,4 +192,28 @@ public sealed class AgentDockerTests(EndToEndFixture e2e) : IAsyncLifetime, IDis
             await Task.Delay(500);
         }
     }
+}
+
+/// <summary>The Docker runtime against the test engine that scripts/ci/dockerd.sh starts.</summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "docker")
+{
+    protected override async Task<string> LogsAsync(string runtimeId) =>
+        (await Cli.RunAsync("docker", ["logs", runtimeId])).EnsureSuccess("docker logs").Output;
+
+    protected override async Task<int> ContainerCountAsync(string taskArn) =>
+        (await Cli.RunAsync("docker", ["ps", "--all", "--quiet", "--filter", $"label=com.amazonaws.ecs.task-arn={taskArn}"])).EnsureSuccess("docker ps")
+            .Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+}
+
+/// <summary>The daemonless runtime: the agent pulls and builds the root filesystem, runc runs it under conmon.</summary>
+[Collection(EndToEndGroup.Name)]
+public sealed class AgentOnRuncTests(EndToEndFixture e2e) : AgentTests(e2e, "runc")
+{
+    protected override Task<string> LogsAsync(string runtimeId) =>
+        File.ReadAllTextAsync(Path.Combine(DataDirectory, "runc", "containers", runtimeId, "container.log"));
+
+    protected override Task<int> ContainerCountAsync(string taskArn) =>
+        Task.FromResult(Directory.EnumerateFiles(Path.Combine(DataDirectory, "runc", "containers"), "task.json", SearchOption.AllDirectories)
+            .Count(f => File.ReadAllText(f).Contains(taskArn, StringComparison.Ordinal)));
 }

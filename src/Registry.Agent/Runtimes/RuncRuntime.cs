@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Registry.Agent.Config;
+using Registry.Agent.Images;
+
+namespace Registry.Agent.Runtimes;
+
+/// <summary>
+/// Runs containers without a daemon: the agent pulls the image itself, builds the root filesystem from
+/// its layers, writes the OCI runtime spec and starts runc under conmon, which stays with the container
+/// so its exit code (and an OOM kill) and its log survive the agent. Everything lives under
+/// <c>ECS_DATADIR/runc</c>: a bundle per container with the task it belongs to, runc's state, conmon's
+/// exit files. networkMode host and none.
+/// </summary>
+public sealed class RuncRuntime : ITaskRuntime
+{
+    private const string Runc = "runc";
+    private const string Conmon = "conmon";
+    private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly AgentConfig _config;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(30) };
+    private readonly ImagePuller _puller;
+
+    public RuncRuntime(AgentConfig config)
+    {
+        _config = config;
+        _puller = new ImagePuller(_http, config.Credentials, Path.Combine(config.DataDirectory, "blobs"));
+    }
+
+    private string Base => Path.Combine(_config.DataDirectory, "runc");
+
+    private string StateRoot => Path.Combine(Base, "state");
+
+    private string Exits => Path.Combine(Base, "exits");
+
+    public string Name => "runc";
+
+    /// <summary>Why this machine cannot run the runc runtime; null when it can.</summary>
+    public static string? Problem()
+    {
+        foreach (var tool in new[] { Runc, Conmon })
+        {
+            if (!Environment.GetEnvironmentVariable("PATH")!.Split(':').Append("/usr/sbin").Append("/usr/bin").Any(d => File.Exists(Path.Combine(d, tool))))
+            {
+                return $"{tool} is not installed (apt-get install runc conmon)";
+            }
+        }
+
+        return Environment.IsPrivilegedProcess ? null : "the runc runtime needs the agent to run as root";
+    }
+
+    public async Task<string> StartAsync(ContainerSpec spec, CancellationToken cancellationToken)
+    {
+        if (spec.NetworkMode is not ("host" or "none"))
+        {
+            throw new ImagePullException($"CannotStartContainerError: networkMode {spec.NetworkMode} is not available on the runc runtime: host or none");
+        }
+
+        var image = await _puller.PullAsync(spec.Image, cancellationToken);
+        var id = ContainerId(spec);
+        var bundle = Bundle(id);
+        if (Directory.Exists(bundle))
+        {
+            await RemoveAsync(id, cancellationToken);
+        }
+
+        var rootfs = Path.Combine(bundle, "rootfs");
+        try
+        {
+            foreach (var layer in image.Layers)
+            {
+                await using var stream = File.OpenRead(layer);
+                await LayerApplier.ApplyAsync(rootfs, stream, cancellationToken);
+            }
+        }
+        catch (LayerException e)
+        {
+            throw new ImagePullException($"CannotPullContainerError: {spec.Image}: {e.Message}", e);
+        }
+
+        var hostname = id.Length > 63 ? id[..63] : id;
+        await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit()).ToJsonString(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(bundle, "task.json"), JsonSerializer.Serialize(new BundleOwner(spec.Cluster, spec.TaskArn, spec.Name)), cancellationToken);
+        Directory.CreateDirectory(Path.Combine(bundle, "persist"));
+        Directory.CreateDirectory(Path.Combine(Base, "sockets"));
+        Directory.CreateDirectory(Exits);
+        File.Delete(Path.Combine(Exits, id));
+
+        var pidFile = Path.Combine(bundle, "pid");
+        var conmon = await RunAsync(Conmon, [
+            "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", Which(Runc), "-b", bundle, "-p", pidFile,
+            "-l", "k8s-file:" + LogPath(id), "--log-size-max", (10 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--exit-dir", Exits, "--persist-dir", Path.Combine(bundle, "persist"), "--socket-dir-path", Path.Combine(Base, "sockets"),
+            "--conmon-pidfile", Path.Combine(bundle, "conmon.pid"), "--runtime-arg", "--root=" + StateRoot,
+        ], cancellationToken);
+        if (conmon.ExitCode != 0)
+        {
+            throw new ImagePullException($"CannotStartContainerError: conmon: {conmon.Error.Trim()}");
+        }
+
+        // conmon returns before runc has created the container; runc writes the pid file when it has.
+        var deadline = DateTime.UtcNow + CreateTimeout;
+        while (!File.Exists(pidFile))
+        {
+            if (DateTime.UtcNow > deadline || File.Exists(Path.Combine(Exits, id)))
+            {
+                throw new ImagePullException($"CannotStartContainerError: runc did not create container {id}: {Tail(LogPath(id))}");
+            }
+
+            await Task.Delay(50, cancellationToken);
+        }
+
+        var started = await RunAsync(Runc, ["--root", StateRoot, "start", id], cancellationToken);
+        if (started.ExitCode != 0)
+        {
+            throw new ImagePullException($"CannotStartContainerError: runc start: {started.Error.Trim()}");
+        }
+
+        return id;
+    }
+
+    public async Task StopAsync(string runtimeId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "TERM"], cancellationToken);
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && (await InspectAsync(runtimeId, cancellationToken)).Running)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
+
+        if ((await InspectAsync(runtimeId, cancellationToken)).Running)
+        {
+            await RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "KILL"], cancellationToken);
+        }
+
+        // conmon writes the exit code once it has reaped the container.
+        var reaped = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!File.Exists(Path.Combine(Exits, runtimeId)) && DateTime.UtcNow < reaped && Directory.Exists(Bundle(runtimeId)))
+        {
+            await Task.Delay(50, cancellationToken);
+        }
+    }
+
+    public async Task<ContainerState> InspectAsync(string runtimeId, CancellationToken cancellationToken)
+    {
+        var exitFile = Path.Combine(Exits, runtimeId);
+        if (File.Exists(exitFile))
+        {
+            var text = (await File.ReadAllTextAsync(exitFile, cancellationToken)).Trim();
+            var oom = File.Exists(Path.Combine(Bundle(runtimeId), "persist", "oom"));
+            return new ContainerState(false, int.TryParse(text, out var code) ? code : null, oom, null, []);
+        }
+
+        var state = await RunAsync(Runc, ["--root", StateRoot, "state", runtimeId], cancellationToken);
+        if (state.ExitCode != 0)
+        {
+            return new ContainerState(false, null, false, "The container is gone from runc.", []);
+        }
+
+        using var json = JsonDocument.Parse(state.Output);
+        var status = json.RootElement.GetProperty("status").GetString();
+        return new ContainerState(status is "running" or "created" or "paused", null, false, null, []);
+    }
+
+    public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
+    {
+        await RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);
+        File.Delete(Path.Combine(Exits, runtimeId));
+        if (Directory.Exists(Bundle(runtimeId)))
+        {
+            Directory.Delete(Bundle(runtimeId), recursive: true);
+        }
+    }
+
+    public Task<IReadOnlyList<RuntimeContainer>> ListAsync(string cluster, CancellationToken cancellationToken)
+    {
+        var containers = new List<RuntimeContainer>();
+        var root = Path.Combine(Base, "containers");
+        if (Directory.Exists(root))
+        {
+            foreach (var bundle in Directory.EnumerateDirectories(root))
+            {
+                var owner = Path.Combine(bundle, "task.json");
+                if (File.Exists(owner) && JsonSerializer.Deserialize<BundleOwner>(File.ReadAllText(owner)) is { } found && found.Cluster == cluster)
+                {
+                    containers.Add(new RuntimeContainer(Path.GetFileName(bundle), found.TaskArn, found.Container));
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<RuntimeContainer>>(containers);
+    }
+
+    /// <summary>The container's log (conmon's k8s-file format: time, stream, tag, line).</summary>
+    public string LogPath(string runtimeId) => Path.Combine(Bundle(runtimeId), "container.log");
+
+    public void Dispose() => _http.Dispose();
+
+    private string Bundle(string id) => Path.Combine(Base, "containers", id);
+
+    private static string ContainerId(ContainerSpec spec) =>
+        $"ecs-{spec.TaskArn[(spec.TaskArn.LastIndexOf('/') + 1)..]}-{new string(spec.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '-').ToArray())}";
+
+    private static string Tail(string path) => File.Exists(path) ? string.Join(" | ", File.ReadLines(path).TakeLast(3)) : "no output";
+
+    private static string Which(string tool) =>
+        Environment.GetEnvironmentVariable("PATH")!.Split(':').Append("/usr/sbin").Append("/usr/bin").Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists) ?? tool;
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(Which(tool)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        return (process.ExitCode, await output, await error);
+    }
+
+    private sealed record BundleOwner(string Cluster, string TaskArn, string Container);
+}
