@@ -75,6 +75,7 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
                 ["exitCode"] = c.ExitCode,
                 ["reason"] = c.Reason,
                 ["runtimeId"] = c.RuntimeId,
+                ["logTail"] = c.LogTail,
                 ["networkBindings"] = new JsonArray([.. c.NetworkBindings.Select(b => new JsonObject { ["bindIP"] = b.BindIP, ["containerPort"] = b.ContainerPort, ["hostPort"] = b.HostPort, ["protocol"] = b.Protocol })]),
             })]),
         };
@@ -122,7 +123,8 @@ public sealed record TaskStateChange(
     DateTimeOffset? PullStoppedAt = null,
     DateTimeOffset? ExecutionStoppedAt = null);
 
-public sealed record ContainerStateChange(string Name, string Status, int? ExitCode, string? Reason, string? RuntimeId, IReadOnlyList<PortBinding> NetworkBindings);
+/// <summary>One container's new state; <see cref="LogTail"/> is the end of its output, which the control plane keeps for users.</summary>
+public sealed record ContainerStateChange(string Name, string Status, int? ExitCode, string? Reason, string? RuntimeId, IReadOnlyList<PortBinding> NetworkBindings, string? LogTail = null);
 
 public sealed record PortBinding(string BindIP, int ContainerPort, int HostPort, string Protocol);
 

@@ -118,6 +118,21 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
         }
     }
 
+    public async Task<string> LogTailAsync(string runtimeId, int maxCharacters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var logs = await docker.Containers.GetContainerLogsAsync(runtimeId, tty: false, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Tail = "200" }, cancellationToken);
+            var (stdout, stderr) = await logs.ReadOutputToEndAsync(cancellationToken);
+            var text = stdout + stderr;
+            return text.Length > maxCharacters ? text[^maxCharacters..] : text;
+        }
+        catch (DockerContainerNotFoundException)
+        {
+            return "";
+        }
+    }
+
     public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
     {
         try

@@ -18,6 +18,9 @@ public interface ITaskRuntime : IDisposable
 
     Task<ContainerState> InspectAsync(string runtimeId, CancellationToken cancellationToken);
 
+    /// <summary>The last <paramref name="maxCharacters"/> characters of the container's stdout and stderr.</summary>
+    Task<string> LogTailAsync(string runtimeId, int maxCharacters, CancellationToken cancellationToken);
+
     /// <summary>Removes a stopped container and what it holds (after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION).</summary>
     Task RemoveAsync(string runtimeId, CancellationToken cancellationToken);
 

@@ -163,6 +163,24 @@ public sealed class RuncRuntime : ITaskRuntime
         return new ContainerState(status is "running" or "created" or "paused", null, false, null, []);
     }
 
+    /// <summary>The log's last lines without conmon's prefix (time, stream, partial flag).</summary>
+    public async Task<string> LogTailAsync(string runtimeId, int maxCharacters, CancellationToken cancellationToken)
+    {
+        var path = LogPath(runtimeId);
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        file.Seek(Math.Max(0, file.Length - (4L * maxCharacters)), SeekOrigin.Begin);
+        using var reader = new StreamReader(file);
+        var lines = (await reader.ReadToEndAsync(cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', 4) is [_, _, var flag, var text] ? text + (flag == "F" ? "\n" : "") : "");
+        var tail = string.Concat(lines);
+        return tail.Length > maxCharacters ? tail[^maxCharacters..] : tail;
+    }
+
     public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
     {
         await RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);

@@ -10,12 +10,15 @@ namespace Registry.Agent.Tasks;
 /// run, stops what should stop (SIGTERM, then SIGKILL after ECS_CONTAINER_STOP_TIMEOUT), watches for
 /// exits (an essential container's exit stops its task), reports every transition, and removes stopped
 /// containers after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION. After a restart it adopts the containers the
-/// runtime still holds, so no task is lost or started twice.
+/// runtime still holds, so no task is lost or started twice. Each container's output tail goes to the
+/// control plane with its final state, and every <see cref="LogTailInterval"/> while it runs.
 /// </summary>
 public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime runtime, AgentConfig config, TimeProvider clock, ILogger logger)
 {
     private const string Running = "RUNNING";
     private const string Stopped = "STOPPED";
+    private const int LogTailCharacters = 16 * 1024;
+    private static readonly TimeSpan LogTailInterval = TimeSpan.FromSeconds(30);
 
     private readonly Dictionary<string, LocalTask> _tasks = new(StringComparer.Ordinal);
 
@@ -118,21 +121,17 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
             return;
         }
 
-        var running = new List<ContainerStateChange>();
-        foreach (var (name, container) in local.Containers)
-        {
-            var state = await runtime.InspectAsync(container.RuntimeId, cancellationToken);
-            running.Add(new ContainerStateChange(name, Running, null, null, container.RuntimeId, state.Bindings));
-        }
-
+        await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, "ACTIVATING", null, [], pullStarted, clock.GetUtcNow()), cancellationToken);
         Log.Started(logger, task.TaskArn, local.Containers.Count);
-        await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, Running, null, running, pullStarted, clock.GetUtcNow()), cancellationToken);
+        await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, Running, null, await RunningStatesAsync(local, cancellationToken)), cancellationToken);
+        local.LogsSentAt = clock.GetUtcNow();
     }
 
     private async Task StopAsync(string taskArn, LocalTask local, CancellationToken cancellationToken, bool report = true)
     {
         if (report)
         {
+            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, "DEACTIVATING", null, []), cancellationToken);
             await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, "STOPPING", null, []), cancellationToken);
         }
 
@@ -141,7 +140,9 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         local.StoppedAt = clock.GetUtcNow();
         if (report)
         {
-            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, Stopped, null, await FinalStatesAsync(local, cancellationToken), ExecutionStoppedAt: clock.GetUtcNow()), cancellationToken);
+            var final = await FinalStatesAsync(local, cancellationToken);
+            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, "DEPROVISIONING", null, [], ExecutionStoppedAt: clock.GetUtcNow()), cancellationToken);
+            await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, Stopped, null, final), cancellationToken);
         }
 
         Log.Stopped(logger, taskArn);
@@ -159,12 +160,18 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
                 if (!state.Running)
                 {
                     container.Exited = true;
-                    exited.Add(Final(name, container, state));
+                    exited.Add(await FinalAsync(name, container, state, cancellationToken));
                 }
             }
 
             if (exited.Count == 0)
             {
+                if (clock.GetUtcNow() - local.LogsSentAt >= LogTailInterval)
+                {
+                    await plane.SubmitTaskStateAsync(new TaskStateChange(arn, Running, null, await RunningStatesAsync(local, cancellationToken)), cancellationToken);
+                    local.LogsSentAt = clock.GetUtcNow();
+                }
+
                 continue;
             }
 
@@ -202,14 +209,27 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         var states = new List<ContainerStateChange>();
         foreach (var (name, container) in local.Containers)
         {
-            states.Add(Final(name, container, await runtime.InspectAsync(container.RuntimeId, cancellationToken)));
+            states.Add(await FinalAsync(name, container, await runtime.InspectAsync(container.RuntimeId, cancellationToken), cancellationToken));
         }
 
         return states;
     }
 
-    private static ContainerStateChange Final(string name, LocalContainer container, ContainerState state) =>
-        new(name, Stopped, state.ExitCode, state.OomKilled ? "OutOfMemoryError: Container killed due to memory usage" : state.Error, container.RuntimeId, []);
+    private async Task<List<ContainerStateChange>> RunningStatesAsync(LocalTask local, CancellationToken cancellationToken)
+    {
+        var states = new List<ContainerStateChange>();
+        foreach (var (name, container) in local.Containers.Where(c => !c.Value.Exited))
+        {
+            var state = await runtime.InspectAsync(container.RuntimeId, cancellationToken);
+            states.Add(new ContainerStateChange(name, Running, null, null, container.RuntimeId, state.Bindings, await runtime.LogTailAsync(container.RuntimeId, LogTailCharacters, cancellationToken)));
+        }
+
+        return states;
+    }
+
+    private async Task<ContainerStateChange> FinalAsync(string name, LocalContainer container, ContainerState state, CancellationToken cancellationToken) =>
+        new(name, Stopped, state.ExitCode, state.OomKilled ? "OutOfMemoryError: Container killed due to memory usage" : state.Error, container.RuntimeId, [],
+            await runtime.LogTailAsync(container.RuntimeId, LogTailCharacters, cancellationToken));
 
     /// <summary>Adopted containers learn which of them are essential from the task definition.</summary>
     private static void MarkEssentials(LocalTask local, AssignedTask task)
@@ -234,6 +254,8 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         public bool Stopped { get; set; }
 
         public DateTimeOffset StoppedAt { get; set; }
+
+        public DateTimeOffset LogsSentAt { get; set; }
     }
 
     private sealed class LocalContainer(string runtimeId, bool Essential)

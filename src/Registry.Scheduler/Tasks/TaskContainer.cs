@@ -23,6 +23,11 @@ public sealed class TaskContainer
 
     public List<NetworkBinding> NetworkBindings { get; set; } = [];
 
+    /// <summary>The end of the container's output as its agent last sent it (at most <see cref="MaxLogTail"/> characters).</summary>
+    public string? LogTail { get; set; }
+
+    public const int MaxLogTail = 16 * 1024;
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

@@ -163,6 +163,12 @@ public static class TaskLifecycle
             changed |= SetOnce(container.ExitCode, report.ExitCode, v => container.ExitCode = v);
             changed |= SetOnce(container.Reason, report.Reason, v => container.Reason = v);
             changed |= SetOnce(container.RuntimeId, report.RuntimeId, v => container.RuntimeId = v);
+            if (report.LogTail is { } tail && tail != container.LogTail)
+            {
+                container.LogTail = tail.Length > TaskContainer.MaxLogTail ? tail[^TaskContainer.MaxLogTail..] : tail;
+                changed = true;
+            }
+
             if (report.NetworkBindings is { Count: > 0 } bindings && !bindings.SequenceEqual(container.NetworkBindings))
             {
                 container.NetworkBindings = [.. bindings];

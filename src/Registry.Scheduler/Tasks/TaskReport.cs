@@ -16,4 +16,5 @@ public sealed record ContainerReport(
     int? ExitCode = null,
     string? Reason = null,
     string? RuntimeId = null,
-    IReadOnlyList<NetworkBinding>? NetworkBindings = null);
+    IReadOnlyList<NetworkBinding>? NetworkBindings = null,
+    string? LogTail = null);

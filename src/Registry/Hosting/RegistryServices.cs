@@ -250,6 +250,7 @@ internal static class RegistryServices
             .Validate(o => o.AgentTimeout >= TimeSpan.FromSeconds(3), "Scheduler:AgentTimeout must be at least 3 seconds")
             .ValidateOnStart();
         services.AddSingleton<AgentSignals>();
+        services.AddSingleton<TaskLogs>();
         services.AddSingleton<AgentMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentMonitor>());
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)

@@ -133,6 +133,10 @@ internal static class AdminApi
             var expired = await c.RequestServices.GetRequiredService<Ecr.Lifecycle.LifecycleRunner>().RunAsync(OptionalText(body, "repositoryName"), ct);
             return Ok(new { expired = expired.Select(e => new { repositoryName = e.Repository, imageDigest = e.Digest, imageTags = e.Tags, appliedRulePriority = e.RulePriority }) });
         })));
+        api.MapGet("/task-logs/{cluster}/{taskId}", (HttpContext c, string cluster, string taskId) => Run(c, "ecs:DescribeTasks", Aws(c).TaskArn(cluster, taskId), async (_, ct) =>
+            await c.RequestServices.GetRequiredService<Ecs.TaskLogs>().FindAsync(cluster, taskId, ct) is { } containers
+                ? Ok(new { taskArn = Aws(c).TaskArn(cluster, taskId), containers })
+                : Results.Json(new { __type = "InvalidParameterException", message = "The referenced task was not found." }, statusCode: StatusCodes.Status404NotFound)));
         api.MapGet("/audit-events", (Delegate)((HttpContext c) => Run(c, "cloudtrail:LookupEvents", "*", async (_, ct) =>
             Ok(await c.RequestServices.GetRequiredService<Audit.AuditQuery>().FindAsync(c.Request.Query, ct)))));
         return app;

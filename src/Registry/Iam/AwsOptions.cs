@@ -22,5 +22,7 @@ public sealed class AwsOptions
     public string RepositoryArn(string repository) => $"arn:aws:ecr:{Region}:{AccountId}:repository/{repository}";
 
     /// <summary>The resource of registry-wide actions (the catalog).</summary>
+    public string TaskArn(string cluster, string taskId) => $"arn:aws:ecs:{Region}:{AccountId}:task/{cluster}/{taskId}";
+
     public string RegistryArn => $"arn:aws:ecr:{Region}:{AccountId}:repository/*";
 }

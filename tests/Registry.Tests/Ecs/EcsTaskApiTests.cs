@@ -65,7 +65,16 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
         var (_, told) = await _ecs.CallAsync("Poll", new { cluster = _cluster, containerInstance = instance, knownTasks = new[] { new { taskArn, version = assigned.GetProperty("version").GetInt64() } }, waitSeconds = 10 });
         Assert.Equal("STOPPED", told.GetProperty("tasks")[0].GetProperty("desiredStatus").GetString());
 
-        await SubmitAsync(taskArn, "STOPPED", new { containerName = "web", status = "STOPPED", exitCode = 143 });
+        await SubmitAsync(taskArn, "STOPPED", new { containerName = "web", status = "STOPPED", exitCode = 143, logTail = new string('x', 20_000) + "last words\n" });
+        var logs = await registry.CreateClient().GetStringAsync($"/admin/v1/task-logs/{_cluster}/{taskArn[(taskArn.LastIndexOf('/') + 1)..]}");
+        using (var tail = JsonDocument.Parse(logs))
+        {
+            var text = tail.RootElement.GetProperty("containers")[0].GetProperty("logTail").GetString()!;
+            Assert.EndsWith("last words\n", text, StringComparison.Ordinal);
+            Assert.Equal(16 * 1024, text.Length);
+        }
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await registry.CreateClient().GetAsync($"/admin/v1/task-logs/{_cluster}/0123456789abcdef0123456789abcdef")).StatusCode);
         var final = await DescribeTaskAsync(taskArn);
         Assert.Equal("STOPPED", final.GetProperty("lastStatus").GetString());
         Assert.Equal("done testing", final.GetProperty("stoppedReason").GetString());

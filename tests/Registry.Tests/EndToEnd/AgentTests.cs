@@ -69,6 +69,9 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         var container = task.GetProperty("containers")[0];
         Assert.Equal(3, container.GetProperty("exitCode").GetInt32());
         Assert.Contains("hello from the task", await LogsAsync(container.GetProperty("runtimeId").GetString()!), StringComparison.Ordinal);
+        using var http = e2e.Server.CreateClient();
+        var taskId = task.GetProperty("taskArn").GetString()!.Split('/')[^1];
+        Assert.Contains("hello from the task", await http.GetStringAsync($"/admin/v1/task-logs/{_cluster}/{taskId}"), StringComparison.Ordinal);
     }
 
     [SkippableFact]
