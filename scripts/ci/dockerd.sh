@@ -30,17 +30,16 @@
 # cgroup v1, no systemd, no network but loopback):
 #   --storage-driver=vfs   works on any filesystem, no overlay mount needed; slow
 #                          for big images but the test images are tiny.
-#   --bridge=none --iptables=false --ip-masq=false --ip-forward=false
-#                          do not create docker0 (172.17.0.0/16), do not add
-#                          iptables rules / set FORWARD policy DROP, do not touch
-#                          the ip_forward sysctl. Containers then get only a
-#                          loopback interface: `docker run` works with no
-#                          --network flag at all (the default network is "none"
-#                          in effect) and `--network none` works too. Bridge
-#                          networking would also start here, but it changes the
-#                          host's firewall and nothing in the tests needs it:
-#                          pushes and pulls are done by dockerd itself, in the
-#                          host network namespace, so 127.0.0.1:PORT is reachable.
+#   --bridge=<br-e2e-N> --iptables=false --ip-masq=false --ip-forward=false
+#                          bridge networking on a bridge this script creates
+#                          (named in $S/bridge, a free 172.31.X.0/24, deleted by
+#                          stop) instead of docker0, without touching the host's
+#                          firewall or the ip_forward sysctl: containers on it
+#                          reach each other and the host, and published ports
+#                          (-p) are forwarded by docker-proxy (below), which
+#                          needs no iptables. `--network none` and `host` work
+#                          too. Pushes and pulls are done by dockerd itself, in
+#                          the host network namespace, so 127.0.0.1:PORT is reachable.
 #   --exec-opt native.cgroupdriver=cgroupfs
 #                          there is no systemd; cgroupfs is also the default.
 #   --containerd-namespace / --containerd-plugins-namespace
@@ -50,7 +49,8 @@
 #                          containerd socket exists at /run/containerd/containerd.sock,
 #                          in which case dockerd uses that one; private namespaces
 #                          keep our containers apart from anyone else's there.
-#   --userland-proxy=false no docker-proxy processes (no ports are published).
+#   --userland-proxy=true  published ports are served by docker-proxy processes
+#                          (connections to 127.0.0.1:HOSTPORT work without NAT).
 # Outside the state dir, dockerd/containerd 20.10/1.6 still write: the identity
 # key /etc/docker/key.json (created once; no flag moves it in this version),
 # empty dirs /run/docker/plugins and /run/containerd/s (shim sockets; path is
@@ -142,11 +142,11 @@ start() {
     --exec-root "$S/exec"
     --pidfile "$pidfile"
     -H "unix://$sock"
-    --bridge=none
+    --bridge="$(make_bridge)"
     --iptables=false
     --ip-masq=false
     --ip-forward=false
-    --userland-proxy=false
+    --userland-proxy=true
     --exec-opt native.cgroupdriver=cgroupfs
     --containerd-namespace registry-e2e
     --containerd-plugins-namespace registry-e2e-plugins
@@ -188,6 +188,26 @@ wait_gone() {
   return 1
 }
 
+# make_bridge -> the name of this engine's bridge, created (up, with a free
+# 172.31.X.1/24) if it does not exist yet; the name is kept in $S/bridge.
+make_bridge() {
+  local name x
+  if [[ -f "$S/bridge" ]]; then
+    name="$(cat "$S/bridge")"
+  else
+    name="br-e2e-$((RANDOM % 100000))"
+    echo "$name" > "$S/bridge"
+  fi
+  if ! ip link show "$name" >/dev/null 2>&1; then
+    for x in $(shuf -i 100-250); do
+      ip -4 addr show | grep -q " 172\.31\.$x\." && continue
+      ip link add "$name" type bridge && ip addr add "172.31.$x.1/24" dev "$name" && ip link set "$name" up && break
+      ip link del "$name" 2>/dev/null || true
+    done
+  fi
+  printf '%s' "$name"
+}
+
 stop() {
   local pid
   if [[ -f "$pidfile" ]] && pid="$(cat "$pidfile")" && [[ -n "$pid" ]] && running "$pid"; then
@@ -219,6 +239,9 @@ stop() {
     wait_gone "$cpid" 10 || kill -KILL "$cpid" 2>/dev/null || true
   fi
   rm -f "$pidfile" "$sock"
+  if [[ -f "$S/bridge" ]]; then
+    ip link del "$(cat "$S/bridge")" 2>/dev/null || true
+  fi
 }
 
 purge() {

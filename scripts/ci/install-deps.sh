@@ -67,6 +67,7 @@ declare -A pkgs=(
   [nodejs]=node
   [npm]=npm
   [curl]=curl
+  [iproute2]=ip
   [awscli]=/usr/bin/aws
   [busybox-static]=/bin/busybox
 )

@@ -57,7 +57,7 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
         var created = await docker.Containers.CreateContainerAsync(
             new CreateContainerParameters
             {
-                Name = ContainerName(spec),
+                Name = ContainerNames.For(spec),
                 Image = spec.Image,
                 Entrypoint = spec.EntryPoint?.ToList(),
                 Cmd = spec.Command?.ToList(),
@@ -175,8 +175,4 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
             return e.ResponseBody.Trim();
         }
     }
-
-    /// <summary>The ECS agent's naming: <c>ecs-&lt;task id&gt;-&lt;container&gt;</c>, which also keeps one container per name.</summary>
-    private static string ContainerName(ContainerSpec spec) =>
-        $"ecs-{spec.TaskArn[(spec.TaskArn.LastIndexOf('/') + 1)..]}-{new string(spec.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '-').ToArray())}";
 }

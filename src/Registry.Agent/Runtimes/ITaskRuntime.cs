@@ -47,6 +47,13 @@ public sealed record ContainerSpec(
     string? LogDriver,
     IReadOnlyDictionary<string, string> LogOptions);
 
+/// <summary>The ECS agent's naming for the containers it runs: <c>ecs-&lt;task id&gt;-&lt;container&gt;</c>, one per name.</summary>
+public static class ContainerNames
+{
+    public static string For(ContainerSpec spec) =>
+        $"ecs-{spec.TaskArn[(spec.TaskArn.LastIndexOf('/') + 1)..]}-{new string(spec.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '-').ToArray())}";
+}
+
 public sealed record PortMapping(int ContainerPort, int HostPort, string Protocol);
 
 /// <summary>A container's state as the runtime sees it.</summary>

@@ -41,7 +41,7 @@ public sealed class RuncRuntime : ITaskRuntime
     {
         foreach (var tool in new[] { Runc, Conmon })
         {
-            if (!Environment.GetEnvironmentVariable("PATH")!.Split(':').Append("/usr/sbin").Append("/usr/bin").Any(d => File.Exists(Path.Combine(d, tool))))
+            if (!File.Exists(Which(tool)))
             {
                 return $"{tool} is not installed (apt-get install runc conmon)";
             }
@@ -58,7 +58,7 @@ public sealed class RuncRuntime : ITaskRuntime
         }
 
         var image = await _puller.PullAsync(spec.Image, cancellationToken);
-        var id = ContainerId(spec);
+        var id = ContainerNames.For(spec);
         var bundle = Bundle(id);
         if (Directory.Exists(bundle))
         {
@@ -217,13 +217,12 @@ public sealed class RuncRuntime : ITaskRuntime
 
     private string Bundle(string id) => Path.Combine(Base, "containers", id);
 
-    private static string ContainerId(ContainerSpec spec) =>
-        $"ecs-{spec.TaskArn[(spec.TaskArn.LastIndexOf('/') + 1)..]}-{new string(spec.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.' ? c : '-').ToArray())}";
-
     private static string Tail(string path) => File.Exists(path) ? string.Join(" | ", File.ReadLines(path).TakeLast(3)) : "no output";
 
+    /// <summary>The tool's path on PATH or in /usr/sbin and /usr/bin (a non-login root shell may lack the sbin directories).</summary>
     private static string Which(string tool) =>
-        Environment.GetEnvironmentVariable("PATH")!.Split(':').Append("/usr/sbin").Append("/usr/bin").Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists) ?? tool;
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/sbin").Append("/usr/bin")
+            .Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists) ?? tool;
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
     {

@@ -161,22 +161,25 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         return image;
     }
 
-    private async Task<string> RegisterAsync(string name, int memory, string script)
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
-        var containers = JsonSerializer.Serialize(new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script } } });
-        await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", "none", "--container-definitions", containers);
+        var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
+        var containers = JsonSerializer.Serialize(new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports } });
+        await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers);
         return family;
     }
 
-    private async Task<JsonElement> RunAndWaitAsync(string family, string status)
+    protected Task StopAsync(string taskArn) => _aws.JsonAsync(_key, "ecs", "stop-task", "--cluster", _cluster, "--task", taskArn);
+
+    protected async Task<JsonElement> RunAndWaitAsync(string family, string status)
     {
         var run = await _aws.JsonAsync(_key, "ecs", "run-task", "--cluster", _cluster, "--task-definition", family);
         Assert.Empty(run.GetProperty("failures").EnumerateArray());
         return await WaitForStatusAsync(run.GetProperty("tasks")[0].GetProperty("taskArn").GetString()!, status);
     }
 
-    private async Task<JsonElement> WaitForStatusAsync(string taskArn, string status)
+    protected async Task<JsonElement> WaitForStatusAsync(string taskArn, string status)
     {
         JsonElement task = default;
         await WaitAsync(async () => (task = await DescribeAsync(taskArn)).GetProperty("lastStatus").GetString() == status, $"task {taskArn} to be {status}");
@@ -201,6 +204,23 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
 [Collection(EndToEndGroup.Name)]
 public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "docker")
 {
+    [SkippableFact]
+    public async Task A_bridge_task_publishes_its_port_and_reports_the_binding()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("bridge", 64, "echo hello over the bridge > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
+
+        var task = await RunAndWaitAsync(family, "RUNNING");
+
+        var binding = task.GetProperty("containers")[0].GetProperty("networkBindings").EnumerateArray().First(b => b.GetProperty("containerPort").GetInt32() == 80);
+        var hostPort = binding.GetProperty("hostPort").GetInt32();
+        Assert.True(hostPort > 0);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal("hello over the bridge\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
+        await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
+    }
+
     protected override async Task<string> LogsAsync(string runtimeId) =>
         (await Cli.RunAsync("docker", ["logs", runtimeId])).EnsureSuccess("docker logs").Output;
 
