@@ -76,6 +76,7 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
                 ["reason"] = c.Reason,
                 ["runtimeId"] = c.RuntimeId,
                 ["logTail"] = c.LogTail,
+                ["healthStatus"] = c.HealthStatus,
                 ["networkBindings"] = new JsonArray([.. c.NetworkBindings.Select(b => new JsonObject { ["bindIP"] = b.BindIP, ["containerPort"] = b.ContainerPort, ["hostPort"] = b.HostPort, ["protocol"] = b.Protocol })]),
             })]),
         };
@@ -124,7 +125,7 @@ public sealed record TaskStateChange(
     DateTimeOffset? ExecutionStoppedAt = null);
 
 /// <summary>One container's new state; <see cref="LogTail"/> is the end of its output, which the control plane keeps for users.</summary>
-public sealed record ContainerStateChange(string Name, string Status, int? ExitCode, string? Reason, string? RuntimeId, IReadOnlyList<PortBinding> NetworkBindings, string? LogTail = null);
+public sealed record ContainerStateChange(string Name, string Status, int? ExitCode, string? Reason, string? RuntimeId, IReadOnlyList<PortBinding> NetworkBindings, string? LogTail = null, string? HealthStatus = null);
 
 public sealed record PortBinding(string BindIP, int ContainerPort, int HostPort, string Protocol);
 

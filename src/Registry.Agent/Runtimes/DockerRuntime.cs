@@ -65,6 +65,16 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
                 WorkingDir = spec.WorkingDirectory,
                 User = spec.User,
                 Labels = new Dictionary<string, string> { [TaskArnLabel] = spec.TaskArn, [ContainerNameLabel] = spec.Name, [ClusterLabel] = spec.Cluster },
+                Healthcheck = spec.HealthCheck is { } check
+                    ? new HealthConfig
+                    {
+                        Test = [.. check.Command],
+                        Interval = TimeSpan.FromSeconds(check.Interval),
+                        Timeout = TimeSpan.FromSeconds(check.Timeout),
+                        Retries = check.Retries,
+                        StartPeriod = (long)TimeSpan.FromSeconds(check.StartPeriod).TotalNanoseconds,
+                    }
+                    : null,
                 ExposedPorts = spec.PortMappings.ToDictionary(p => $"{p.ContainerPort}/{p.Protocol}", _ => new EmptyStruct()),
                 HostConfig = new HostConfig
                 {
@@ -110,7 +120,13 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
                     p.Key.Split('/') is [_, var protocol] ? protocol : "tcp")))
                 .ToList() ?? [];
             var state = inspected.State;
-            return new ContainerState(state.Running, state.Running ? null : (int)state.ExitCode, state.OOMKilled, string.IsNullOrEmpty(state.Error) ? null : state.Error, bindings);
+            var health = state.Health?.Status switch
+            {
+                "healthy" => "HEALTHY",
+                "unhealthy" => "UNHEALTHY",
+                _ => "UNKNOWN",
+            };
+            return new ContainerState(state.Running, state.Running ? null : (int)state.ExitCode, state.OOMKilled, string.IsNullOrEmpty(state.Error) ? null : state.Error, bindings, health);
         }
         catch (DockerContainerNotFoundException)
         {

@@ -45,7 +45,11 @@ public sealed record ContainerSpec(
     string? WorkingDirectory,
     string? User,
     string? LogDriver,
-    IReadOnlyDictionary<string, string> LogOptions);
+    IReadOnlyDictionary<string, string> LogOptions,
+    HealthCheck? HealthCheck = null);
+
+/// <summary>The task definition's healthCheck: a command (<c>CMD</c> or <c>CMD-SHELL</c> form) and its timing in seconds.</summary>
+public sealed record HealthCheck(IReadOnlyList<string> Command, int Interval, int Timeout, int Retries, int StartPeriod);
 
 /// <summary>The ECS agent's naming for the containers it runs: <c>ecs-&lt;task id&gt;-&lt;container&gt;</c>, one per name.</summary>
 public static class ContainerNames
@@ -56,8 +60,8 @@ public static class ContainerNames
 
 public sealed record PortMapping(int ContainerPort, int HostPort, string Protocol);
 
-/// <summary>A container's state as the runtime sees it.</summary>
-public sealed record ContainerState(bool Running, int? ExitCode, bool OomKilled, string? Error, IReadOnlyList<ControlPlane.PortBinding> Bindings);
+/// <summary>A container's state as the runtime sees it; <see cref="Health"/> is ECS's HEALTHY, UNHEALTHY or UNKNOWN.</summary>
+public sealed record ContainerState(bool Running, int? ExitCode, bool OomKilled, string? Error, IReadOnlyList<ControlPlane.PortBinding> Bindings, string Health = "UNKNOWN");
 
 /// <summary>A container found in the runtime, with the task and container name it was created for.</summary>
 public sealed record RuntimeContainer(string RuntimeId, string TaskArn, string ContainerName);

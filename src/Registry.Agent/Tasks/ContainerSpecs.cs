@@ -41,7 +41,10 @@ public static class ContainerSpecs
                 (string?)definition["workingDirectory"],
                 (string?)definition["user"],
                 (string?)log?["logDriver"],
-                (log?["options"] as JsonObject)?.ToDictionary(o => o.Key, o => (string?)o.Value ?? "") ?? []);
+                (log?["options"] as JsonObject)?.ToDictionary(o => o.Key, o => (string?)o.Value ?? "") ?? [],
+                definition["healthCheck"] is JsonObject health
+                    ? new HealthCheck(Strings(health["command"])!, (int?)health["interval"] ?? 30, (int?)health["timeout"] ?? 5, (int?)health["retries"] ?? 3, (int?)health["startPeriod"] ?? 0)
+                    : null);
             return (spec, (bool?)definition["essential"] ?? true);
         }).ToList();
     }

@@ -166,7 +166,15 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
 
             if (exited.Count == 0)
             {
-                if (clock.GetUtcNow() - local.LogsSentAt >= LogTailInterval)
+                var healthChanged = false;
+                foreach (var container in local.Containers.Values.Where(c => !c.Exited))
+                {
+                    var health = (await runtime.InspectAsync(container.RuntimeId, cancellationToken)).Health;
+                    healthChanged |= health != container.Health;
+                    container.Health = health;
+                }
+
+                if (healthChanged || clock.GetUtcNow() - local.LogsSentAt >= LogTailInterval)
                 {
                     await plane.SubmitTaskStateAsync(new TaskStateChange(arn, Running, null, await RunningStatesAsync(local, cancellationToken)), cancellationToken);
                     local.LogsSentAt = clock.GetUtcNow();
@@ -221,7 +229,8 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         foreach (var (name, container) in local.Containers.Where(c => !c.Value.Exited))
         {
             var state = await runtime.InspectAsync(container.RuntimeId, cancellationToken);
-            states.Add(new ContainerStateChange(name, Running, null, null, container.RuntimeId, state.Bindings, await runtime.LogTailAsync(container.RuntimeId, LogTailCharacters, cancellationToken)));
+            container.Health = state.Health;
+            states.Add(new ContainerStateChange(name, Running, null, null, container.RuntimeId, state.Bindings, await runtime.LogTailAsync(container.RuntimeId, LogTailCharacters, cancellationToken), state.Health));
         }
 
         return states;
@@ -265,6 +274,8 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         public bool Essential { get; set; } = Essential;
 
         public bool Exited { get; set; }
+
+        public string Health { get; set; } = "UNKNOWN";
     }
 
     private static partial class Log

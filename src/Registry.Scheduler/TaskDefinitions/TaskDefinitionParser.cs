@@ -165,10 +165,24 @@ public static partial class TaskDefinitionParser
             }
         }
 
-        if (container.TryGetProperty("healthCheck", out var health)
-            && (health.ValueKind != JsonValueKind.Object || !health.TryGetProperty("command", out var check) || check.ValueKind != JsonValueKind.Array || check.GetArrayLength() == 0))
+        if (container.TryGetProperty("healthCheck", out var health))
         {
-            throw TaskDefinitionException.Client($"healthCheck of container '{name}' needs a command list");
+            if (health.ValueKind != JsonValueKind.Object || !health.TryGetProperty("command", out var check) || check.ValueKind != JsonValueKind.Array || check.GetArrayLength() == 0
+                || check.EnumerateArray().Any(c => c.ValueKind != JsonValueKind.String))
+            {
+                throw TaskDefinitionException.Client($"healthCheck of container '{name}' needs a command list");
+            }
+
+            // ECS's ranges and defaults, in seconds.
+            var checkSettings = new JsonObject { ["command"] = JsonNode.Parse(check.GetRawText()) };
+            foreach (var (setting, low, high, fallback) in new[] { ("interval", 5, 300, 30), ("timeout", 2, 60, 5), ("retries", 1, 10, 3), ("startPeriod", 0, 300, 0) })
+            {
+                var value = health.TryGetProperty(setting, out var given) ? given.TryGetInt32(out var seconds) && seconds >= low && seconds <= high ? seconds
+                    : throw TaskDefinitionException.Client($"healthCheck {setting} of container '{name}' must be from {low} to {high}") : fallback;
+                checkSettings[setting] = value;
+            }
+
+            normalized["healthCheck"] = checkSettings;
         }
 
         return normalized;

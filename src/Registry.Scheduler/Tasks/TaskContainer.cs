@@ -28,6 +28,9 @@ public sealed class TaskContainer
 
     public const int MaxLogTail = 16 * 1024;
 
+    /// <summary>ECS's HEALTHY, UNHEALTHY or UNKNOWN (no health check, or not yet known).</summary>
+    public string HealthStatus { get; set; } = "UNKNOWN";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,

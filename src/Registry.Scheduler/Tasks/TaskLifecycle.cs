@@ -137,6 +137,18 @@ public static class TaskLifecycle
         task.Version++;
     }
 
+    /// <summary>
+    /// The task's health as ECS derives it from its essential containers: UNHEALTHY if one is, HEALTHY if all
+    /// with a health check are, UNKNOWN otherwise.
+    /// </summary>
+    public static string TaskHealth(IReadOnlyList<TaskContainer> containers)
+    {
+        var essential = containers.Where(c => c.Essential).ToList();
+        return essential.Any(c => c.HealthStatus == "UNHEALTHY") ? "UNHEALTHY"
+            : essential.Any(c => c.HealthStatus == "HEALTHY") && essential.All(c => c.HealthStatus != "UNKNOWN" || c.LastStatus == TaskStatuses.Stopped) ? "HEALTHY"
+            : "UNKNOWN";
+    }
+
     private static void Stop(TaskEntity task, DateTime now)
     {
         task.LastStatus = TaskStatuses.Stopped;
@@ -163,6 +175,12 @@ public static class TaskLifecycle
             changed |= SetOnce(container.ExitCode, report.ExitCode, v => container.ExitCode = v);
             changed |= SetOnce(container.Reason, report.Reason, v => container.Reason = v);
             changed |= SetOnce(container.RuntimeId, report.RuntimeId, v => container.RuntimeId = v);
+            if (report.HealthStatus is "HEALTHY" or "UNHEALTHY" or "UNKNOWN" && report.HealthStatus != container.HealthStatus)
+            {
+                container.HealthStatus = report.HealthStatus;
+                changed = true;
+            }
+
             if (report.LogTail is { } tail && tail != container.LogTail)
             {
                 container.LogTail = tail.Length > TaskContainer.MaxLogTail ? tail[^TaskContainer.MaxLogTail..] : tail;

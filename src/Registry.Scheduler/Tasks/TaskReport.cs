@@ -17,4 +17,5 @@ public sealed record ContainerReport(
     string? Reason = null,
     string? RuntimeId = null,
     IReadOnlyList<NetworkBinding>? NetworkBindings = null,
-    string? LogTail = null);
+    string? LogTail = null,
+    string? HealthStatus = null);

@@ -26,7 +26,11 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
                     batch.Add(entry);
                 }
 
-                await StoreAsync(batch, stoppingToken);
+                if (!await StoreAsync(batch, stoppingToken))
+                {
+                    return;
+                }
+
                 batch.Clear();
             }
         }
@@ -46,8 +50,11 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
         }
     }
 
-    /// <summary>Writes the batch, retrying every 2 s while the database is unavailable (never past shutdown).</summary>
-    private async Task StoreAsync(List<AuditEventEntity> batch, CancellationToken stoppingToken)
+    /// <summary>
+    /// Writes the batch, retrying every 2 s while the database is unavailable (never past shutdown); false
+    /// when the host's services are already disposed (a host torn down without stopping), so nothing can be.
+    /// </summary>
+    private async Task<bool> StoreAsync(List<AuditEventEntity> batch, CancellationToken stoppingToken)
     {
         while (true)
         {
@@ -57,7 +64,11 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
                 db.AuditEvents.AddRange(batch);
                 await db.SaveChangesAsync(CancellationToken.None);
                 await durability.EnsureDurableAsync(CancellationToken.None);
-                return;
+                return true;
+            }
+            catch (ObjectDisposedException)
+            {
+                return false;
             }
             catch (Exception e) when (e is System.Data.Common.DbException or DbUpdateException or InvalidOperationException)
             {
@@ -69,7 +80,7 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
 
                 if (stoppingToken.IsCancellationRequested)
                 {
-                    return;
+                    return true;
                 }
 
                 await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);

@@ -141,7 +141,7 @@ internal sealed partial class EcsService
                 Text(n, "protocol") ?? "tcp")).ToList()
             : null;
         var reason = Text(element, "reason");
-        return new ContainerReport(name, status, exitCode, reason is { Length: > 1024 } ? reason[..1024] : reason, Text(element, "runtimeId"), bindings, Text(element, "logTail"));
+        return new ContainerReport(name, status, exitCode, reason is { Length: > 1024 } ? reason[..1024] : reason, Text(element, "runtimeId"), bindings, Text(element, "logTail"), Text(element, "healthStatus"));
     }
 
     private static DateTime? OptionalTime(AwsCall call, string name) =>

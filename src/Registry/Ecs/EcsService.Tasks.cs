@@ -313,6 +313,7 @@ internal sealed partial class EcsService
     {
         var task = view.Task;
         var taskArn = TaskArn(view.Cluster, task.TaskId);
+        var containers = TaskContainer.ReadAll(task.Containers);
         return new
         {
             taskArn,
@@ -324,7 +325,8 @@ internal sealed partial class EcsService
             desiredStatus = task.DesiredStatus,
             cpu = task.Cpu.ToString(CultureInfo.InvariantCulture),
             memory = task.Memory.ToString(CultureInfo.InvariantCulture),
-            containers = TaskContainer.ReadAll(task.Containers).Select(c => new
+            healthStatus = TaskLifecycle.TaskHealth(containers),
+            containers = containers.Select(c => new
             {
                 containerArn = $"arn:aws:ecs:{Aws.Region}:{Aws.AccountId}:container/{view.Cluster}/{task.TaskId}/{c.Name}",
                 taskArn,
@@ -336,6 +338,7 @@ internal sealed partial class EcsService
                 reason = c.Reason,
                 networkBindings = c.NetworkBindings.Select(b => new { bindIP = b.BindIP, containerPort = b.ContainerPort, hostPort = b.HostPort, protocol = b.Protocol }).ToList(),
                 essential = c.Essential,
+                healthStatus = c.HealthStatus,
             }).ToList(),
             startedBy = task.StartedBy,
             group = task.Group,

@@ -19,6 +19,8 @@ public sealed class TaskDefinitionParserTests
     [InlineData("""{"family":"web","networkMode":"host","containerDefinitions":[{"name":"a","image":"x","memory":64,"portMappings":[{"containerPort":80,"hostPort":8080}]}]}""", "must equal its containerPort")]
     [InlineData("""{"family":"web","cpu":"lots","containerDefinitions":[{"name":"a","image":"x","memory":64}]}""", "Invalid 'cpu' setting")]
     [InlineData("""{"family":"web","containerDefinitions":[{"name":"a","image":"x","memory":64,"memoryReservation":128}]}""", "memoryReservation must be less than or equal to memory")]
+    [InlineData("""{"family":"web","containerDefinitions":[{"name":"a","image":"x","memory":64,"healthCheck":{"command":["CMD-SHELL","true"],"interval":1}}]}""", "healthCheck interval of container 'a' must be from 5 to 300")]
+    [InlineData("""{"family":"web","containerDefinitions":[{"name":"a","image":"x","memory":64,"healthCheck":{"command":[]}}]}""", "needs a command list")]
     public void A_definition_ecs_would_refuse_is_a_client_exception(string json, string message)
     {
         using var request = JsonDocument.Parse(json);
@@ -49,5 +51,21 @@ public sealed class TaskDefinitionParserTests
         Assert.Equal(8080, app["portMappings"]![0]!["hostPort"]!.GetValue<int>());
         Assert.Equal("tcp", app["portMappings"]![0]!["protocol"]!.GetValue<string>());
         Assert.False(document["containerDefinitions"]![1]!["essential"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void A_health_check_gets_ecs_defaults()
+    {
+        using var request = JsonDocument.Parse("""
+            {"family":"web","containerDefinitions":[{"name":"app","image":"x","memory":64,"healthCheck":{"command":["CMD-SHELL","wget -q localhost"],"retries":5}}]}
+            """);
+
+        var check = TaskDefinitionParser.Parse(request.RootElement).Document["containerDefinitions"]![0]!["healthCheck"]!;
+
+        Assert.Equal(30, check["interval"]!.GetValue<int>());
+        Assert.Equal(5, check["timeout"]!.GetValue<int>());
+        Assert.Equal(5, check["retries"]!.GetValue<int>());
+        Assert.Equal(0, check["startPeriod"]!.GetValue<int>());
+        Assert.Equal("CMD-SHELL", check["command"]![0]!.GetValue<string>());
     }
 }

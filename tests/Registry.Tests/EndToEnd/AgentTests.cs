@@ -11,6 +11,7 @@ namespace Registry.Tests.EndToEnd;
 public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLifetime, IDisposable
 {
     private static readonly string[] Shell = ["/bin/sh", "-c"];
+    private static readonly JsonSerializerOptions WithoutNulls = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     private readonly string _cluster = "agent-" + Guid.NewGuid().ToString("N")[..8];
     private AwsCli _aws = null!;
@@ -161,11 +162,14 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         return image;
     }
 
-    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null)
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
         var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
-        var containers = JsonSerializer.Serialize(new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports } });
+        var healthCheck = healthCommand is null ? null : new { command = new[] { "CMD-SHELL", healthCommand }, interval = 5, timeout = 2, retries = 1 };
+        var containers = JsonSerializer.Serialize(
+            new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck } },
+            WithoutNulls);
         await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers);
         return family;
     }
@@ -179,10 +183,13 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         return await WaitForStatusAsync(run.GetProperty("tasks")[0].GetProperty("taskArn").GetString()!, status);
     }
 
-    protected async Task<JsonElement> WaitForStatusAsync(string taskArn, string status)
+    protected Task<JsonElement> WaitForStatusAsync(string taskArn, string status) =>
+        WaitForAsync(taskArn, t => t.GetProperty("lastStatus").GetString() == status, $"task {taskArn} to be {status}");
+
+    protected async Task<JsonElement> WaitForAsync(string taskArn, Func<JsonElement, bool> condition, string what)
     {
         JsonElement task = default;
-        await WaitAsync(async () => (task = await DescribeAsync(taskArn)).GetProperty("lastStatus").GetString() == status, $"task {taskArn} to be {status}");
+        await WaitAsync(async () => condition(task = await DescribeAsync(taskArn)), what);
         return task;
     }
 
@@ -204,6 +211,20 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
 [Collection(EndToEndGroup.Name)]
 public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "docker")
 {
+    [SkippableFact]
+    public async Task A_health_check_is_run_by_the_engine_and_reported()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("health", 64, "sleep 600", healthCommand: "test -e /bin/sh");
+        var taskArn = (await RunAndWaitAsync(family, "RUNNING")).GetProperty("taskArn").GetString()!;
+
+        var healthy = await WaitForAsync(taskArn, t => t.GetProperty("healthStatus").GetString() == "HEALTHY", "the task to be HEALTHY");
+
+        Assert.Equal("HEALTHY", healthy.GetProperty("containers")[0].GetProperty("healthStatus").GetString());
+        await StopAsync(taskArn);
+        await WaitForStatusAsync(taskArn, "STOPPED");
+    }
+
     [SkippableFact]
     public async Task A_bridge_task_publishes_its_port_and_reports_the_binding()
     {

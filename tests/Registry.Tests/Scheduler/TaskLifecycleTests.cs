@@ -120,4 +120,21 @@ public sealed class TaskLifecycleTests
     [Fact]
     public void An_unknown_status_is_refused() =>
         Assert.Throws<ArgumentException>(() => TaskLifecycle.Apply(NewTask(("app", true)), new TaskReport("EXPLODED", null, []), Now));
+
+    [Theory]
+    [InlineData("HEALTHY", "HEALTHY", "HEALTHY")]
+    [InlineData("HEALTHY", "UNHEALTHY", "UNHEALTHY")]
+    [InlineData("HEALTHY", "UNKNOWN", "UNKNOWN")]
+    [InlineData("UNKNOWN", "UNKNOWN", "UNKNOWN")]
+    public void Task_health_follows_its_essential_containers(string first, string second, string expected)
+    {
+        var task = NewTask(("app", true), ("proxy", true), ("sidecar", false));
+        TaskLifecycle.Apply(task, new TaskReport(TaskStatuses.Running, null, [
+            new ContainerReport("app", TaskStatuses.Running, HealthStatus: first),
+            new ContainerReport("proxy", TaskStatuses.Running, HealthStatus: second),
+            new ContainerReport("sidecar", TaskStatuses.Running, HealthStatus: "UNHEALTHY"),
+        ]), Now);
+
+        Assert.Equal(expected, TaskLifecycle.TaskHealth(TaskContainer.ReadAll(task.Containers)));
+    }
 }
