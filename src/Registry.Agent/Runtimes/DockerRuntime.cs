@@ -86,12 +86,25 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
                     PortBindings = spec.NetworkMode == "bridge"
                         ? spec.PortMappings.ToDictionary(p => $"{p.ContainerPort}/{p.Protocol}", p => (IList<PortBinding>)[new PortBinding { HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }])
                         : null,
-                    LogConfig = new LogConfig { Type = logDriver, Config = spec.LogOptions.ToDictionary() },
+                    LogConfig = new LogConfig { Type = logDriver, Config = LogOptions(logDriver, spec.LogOptions) },
                 },
             },
             cancellationToken);
         await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
         return created.ID;
+    }
+
+    /// <summary>The task's log options; json-file logs are rotated (3 files of 10 MiB) unless the task says otherwise.</summary>
+    private static Dictionary<string, string> LogOptions(string driver, IReadOnlyDictionary<string, string> given)
+    {
+        var options = given.ToDictionary();
+        if (driver == "json-file")
+        {
+            options.TryAdd("max-size", "10m");
+            options.TryAdd("max-file", "3");
+        }
+
+        return options;
     }
 
     public async Task StopAsync(string runtimeId, TimeSpan timeout, CancellationToken cancellationToken)

@@ -212,6 +212,20 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
 public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "docker")
 {
     [SkippableFact]
+    public async Task Container_logs_are_rotated_by_the_engine()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("rotate", 64, "echo rotated");
+
+        var task = await RunAndWaitAsync(family, "STOPPED");
+
+        var runtimeId = task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!;
+        var logConfig = (await Cli.RunAsync("docker", ["inspect", "--format", "{{json .HostConfig.LogConfig}}", runtimeId])).EnsureSuccess("docker inspect").Output;
+        Assert.Contains("\"max-size\":\"10m\"", logConfig, StringComparison.Ordinal);
+        Assert.Contains("\"max-file\":\"3\"", logConfig, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task A_health_check_is_run_by_the_engine_and_reported()
     {
         Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
