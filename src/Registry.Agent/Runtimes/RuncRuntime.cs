@@ -80,7 +80,7 @@ public sealed class RuncRuntime : ITaskRuntime
         }
 
         var hostname = id.Length > 63 ? id[..63] : id;
-        await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit()).ToJsonString(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit(), rootfs).ToJsonString(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(bundle, "task.json"), JsonSerializer.Serialize(new BundleOwner(spec.Cluster, spec.TaskArn, spec.Name)), cancellationToken);
         Directory.CreateDirectory(Path.Combine(bundle, "persist"));
         Directory.CreateDirectory(Path.Combine(Base, "sockets"));

@@ -17,7 +17,7 @@ public static class RuncSpec
         "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
-    public static JsonObject Create(string hostname, ContainerSpec spec, JsonObject imageConfig, int fileLimit)
+    public static JsonObject Create(string hostname, ContainerSpec spec, JsonObject imageConfig, int fileLimit, string rootfs)
     {
         var config = imageConfig["config"] as JsonObject ?? [];
         var entryPoint = spec.EntryPoint ?? Strings(config["Entrypoint"]) ?? [];
@@ -42,7 +42,7 @@ public static class RuncSpec
 
         environment.TryAdd("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         environment["HOSTNAME"] = hostname;
-        var (uid, gid) = User(spec.User ?? (string?)config["User"]);
+        var (uid, gid) = User(spec.User ?? (string?)config["User"], rootfs);
         var namespaces = new JsonArray(Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"));
         if (spec.NetworkMode != "host")
         {
@@ -113,19 +113,48 @@ public static class RuncSpec
         return Math.Min(hard, 1024);
     }
 
-    /// <summary>A numeric <c>uid[:gid]</c>; names would need the image's /etc/passwd, which is not read here.</summary>
-    private static (long Uid, long Gid) User(string? user)
+    /// <summary>
+    /// <c>user</c>, <c>uid</c>, <c>user:group</c> or <c>uid:gid</c>, names looked up in the image's own
+    /// /etc/passwd and /etc/group as the container will see them; a user alone gets its primary group.
+    /// </summary>
+    public static (long Uid, long Gid) User(string? user, string rootfs)
     {
         if (string.IsNullOrEmpty(user))
         {
             return (0, 0);
         }
 
-        var parts = user.Split(':');
-        return long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid)
-            && (parts.Length == 1 || long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _))
-            ? (uid, parts.Length > 1 ? long.Parse(parts[1], CultureInfo.InvariantCulture) : uid)
-            : throw new ImagePullException($"CannotStartContainerError: user '{user}' must be numeric (uid or uid:gid) on the runc runtime");
+        var parts = user.Split(':', 2);
+        var passwd = Entries(rootfs, "etc/passwd");
+        long uid;
+        long gid;
+        if (long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out uid))
+        {
+            gid = passwd.FirstOrDefault(e => e.Length > 3 && e[2] == parts[0]) is { } entry && long.TryParse(entry[3], CultureInfo.InvariantCulture, out var primary) ? primary : uid;
+        }
+        else
+        {
+            var named = passwd.FirstOrDefault(e => e.Length > 3 && e[0] == parts[0] && long.TryParse(e[2], CultureInfo.InvariantCulture, out _) && long.TryParse(e[3], CultureInfo.InvariantCulture, out _))
+                        ?? throw new ImagePullException($"CannotStartContainerError: user '{parts[0]}' is not in the image's /etc/passwd");
+            uid = long.Parse(named[2], CultureInfo.InvariantCulture);
+            gid = long.Parse(named[3], CultureInfo.InvariantCulture);
+        }
+
+        if (parts.Length == 2)
+        {
+            gid = long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var numeric) ? numeric
+                : Entries(rootfs, "etc/group").FirstOrDefault(e => e.Length > 2 && e[0] == parts[1]) is { } group && long.TryParse(group[2], CultureInfo.InvariantCulture, out var named) ? named
+                : throw new ImagePullException($"CannotStartContainerError: group '{parts[1]}' is not in the image's /etc/group");
+        }
+
+        return (uid, gid);
+    }
+
+    /// <summary>The colon-separated lines of a file in the image, read through its links inside the root; none when absent.</summary>
+    private static List<string[]> Entries(string rootfs, string relative)
+    {
+        var path = Images.RootPath.Resolve(rootfs, relative);
+        return File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split(':')).ToList() : [];
     }
 
     private static JsonObject Namespace(string type) => new() { ["type"] = type };
