@@ -26,6 +26,9 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
         new PolicyStatement(null, Effect.Deny, null, null, new PatternSet(["*"]), null, new PatternSet(["*"]), null, []),
     ]);
 
+    /// <summary>How many users' or repositories' entries are kept before expired ones are swept out.</summary>
+    private const int MaxEntries = 10_000;
+
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedFacts> _resources = new(StringComparer.Ordinal);
 
@@ -76,6 +79,7 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
 
         policies.AddRange(await RegistryPoliciesAsync(cancellationToken));
         var facts = new ResourceFacts(policies, tags);
+        Bound(_resources, f => f.Expires, now);
         _resources[key] = new CachedFacts(facts, now + TimeSpan.FromSeconds(options.Value.PolicyCacheSeconds));
         return facts;
     }
@@ -104,8 +108,34 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
 
         await using var db = await dbFactory.CreateDbContextAsync();
         var policies = await load(db);
+        Bound(_cache, c => c.Expires, now);
         _cache[key] = new Cached(policies, now + TimeSpan.FromSeconds(options.Value.PolicyCacheSeconds));
         return policies;
+    }
+
+    /// <summary>
+    /// Keeps a cache from growing with every repository or user ever seen: past <see cref="MaxEntries"/>
+    /// the expired entries go, and if all are fresh, everything (it is only a cache).
+    /// </summary>
+    private static void Bound<T>(ConcurrentDictionary<string, T> cache, Func<T, DateTimeOffset> expires, DateTimeOffset now)
+    {
+        if (cache.Count < MaxEntries)
+        {
+            return;
+        }
+
+        foreach (var (key, entry) in cache)
+        {
+            if (expires(entry) <= now)
+            {
+                cache.TryRemove(key, out _);
+            }
+        }
+
+        if (cache.Count >= MaxEntries)
+        {
+            cache.Clear();
+        }
     }
 
     private PolicyDocument Parse(string document, PolicyKind kind, string what)
