@@ -21,11 +21,13 @@ public sealed class RuncRuntime : ITaskRuntime
     private readonly AgentConfig _config;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(30) };
     private readonly ImagePuller _puller;
+    private readonly RuncHealth _health;
 
     public RuncRuntime(AgentConfig config)
     {
         _config = config;
         _puller = new ImagePuller(_http, config.Credentials, Path.Combine(config.DataDirectory, "blobs"));
+        _health = new RuncHealth(ExecuteAsync);
     }
 
     private string Base => Path.Combine(_config.DataDirectory, "runc");
@@ -83,6 +85,7 @@ public sealed class RuncRuntime : ITaskRuntime
         await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit(), rootfs).ToJsonString(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(bundle, "task.json"), JsonSerializer.Serialize(new BundleOwner(spec.Cluster, spec.TaskArn, spec.Name)), cancellationToken);
         Directory.CreateDirectory(Path.Combine(bundle, "persist"));
+        RuncHealth.Save(bundle, spec.HealthCheck);
         Directory.CreateDirectory(Path.Combine(Base, "sockets"));
         Directory.CreateDirectory(Exits);
         File.Delete(Path.Combine(Exits, id));
@@ -159,8 +162,9 @@ public sealed class RuncRuntime : ITaskRuntime
         }
 
         using var json = JsonDocument.Parse(state.Output);
-        var status = json.RootElement.GetProperty("status").GetString();
-        return new ContainerState(status is "running" or "created" or "paused", null, false, null, []);
+        var running = json.RootElement.GetProperty("status").GetString() is "running" or "created" or "paused";
+        var health = running ? await _health.CheckAsync(runtimeId, Bundle(runtimeId), DateTimeOffset.UtcNow, cancellationToken) : "UNKNOWN";
+        return new ContainerState(running, null, false, null, [], health);
     }
 
     /// <summary>The log's last lines without conmon's prefix (time, stream, partial flag).</summary>
@@ -184,6 +188,7 @@ public sealed class RuncRuntime : ITaskRuntime
     public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
     {
         await RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);
+        _health.Forget(runtimeId);
         File.Delete(Path.Combine(Exits, runtimeId));
         if (Directory.Exists(Bundle(runtimeId)))
         {
@@ -224,6 +229,21 @@ public sealed class RuncRuntime : ITaskRuntime
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/sbin").Append("/usr/bin")
             .Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists) ?? tool;
 
+    /// <summary>Runs a command inside the container; true when it exits 0 within <paramref name="timeout"/>.</summary>
+    private async Task<bool> ExecuteAsync(string runtimeId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            return (await RunAsync(Runc, ["--root", StateRoot, "exec", runtimeId, .. command], limit.Token)).ExitCode == 0;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(Which(tool)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -233,9 +253,19 @@ public sealed class RuncRuntime : ITaskRuntime
         }
 
         using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var error = process.StandardError.ReadToEndAsync(cancellationToken);
-        await process.WaitForExitAsync(cancellationToken);
+        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
+        try
+        {
+            await process.WaitForExitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // A command out of time (a health check) must not outlive its caller.
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
         return (process.ExitCode, await output, await error);
     }
 

@@ -105,6 +105,20 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     }
 
     [SkippableFact]
+    public async Task A_health_check_runs_in_the_container_and_is_reported()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("health", 64, "sleep 600", healthCommand: "test -e /bin/sh");
+        var taskArn = (await RunAndWaitAsync(family, "RUNNING")).GetProperty("taskArn").GetString()!;
+
+        var healthy = await WaitForAsync(taskArn, t => t.GetProperty("healthStatus").GetString() == "HEALTHY", "the task to be HEALTHY");
+
+        Assert.Equal("HEALTHY", healthy.GetProperty("containers")[0].GetProperty("healthStatus").GetString());
+        await StopAsync(taskArn);
+        await WaitForStatusAsync(taskArn, "STOPPED");
+    }
+
+    [SkippableFact]
     public async Task A_task_whose_image_does_not_exist_fails_to_start_with_the_reason()
     {
         Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
@@ -223,20 +237,6 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         var logConfig = (await Cli.RunAsync("docker", ["inspect", "--format", "{{json .HostConfig.LogConfig}}", runtimeId])).EnsureSuccess("docker inspect").Output;
         Assert.Contains("\"max-size\":\"10m\"", logConfig, StringComparison.Ordinal);
         Assert.Contains("\"max-file\":\"3\"", logConfig, StringComparison.Ordinal);
-    }
-
-    [SkippableFact]
-    public async Task A_health_check_is_run_by_the_engine_and_reported()
-    {
-        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
-        var family = await RegisterAsync("health", 64, "sleep 600", healthCommand: "test -e /bin/sh");
-        var taskArn = (await RunAndWaitAsync(family, "RUNNING")).GetProperty("taskArn").GetString()!;
-
-        var healthy = await WaitForAsync(taskArn, t => t.GetProperty("healthStatus").GetString() == "HEALTHY", "the task to be HEALTHY");
-
-        Assert.Equal("HEALTHY", healthy.GetProperty("containers")[0].GetProperty("healthStatus").GetString());
-        await StopAsync(taskArn);
-        await WaitForStatusAsync(taskArn, "STOPPED");
     }
 
     [SkippableFact]
