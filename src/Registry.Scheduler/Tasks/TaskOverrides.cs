@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -32,14 +33,30 @@ public sealed class TaskOverrides
             return new TaskOverrides();
         }
 
+        TaskOverrides overrides;
         try
         {
-            return value.Deserialize<TaskOverrides>(Json) ?? new TaskOverrides();
+            overrides = value.Deserialize<TaskOverrides>(Json) ?? new TaskOverrides();
         }
         catch (JsonException e)
         {
             throw new ArgumentException($"Invalid overrides: {e.Message}", nameof(element), e);
         }
+
+        foreach (var (name, units) in new[] { ("cpu", overrides.Cpu), ("memory", overrides.Memory) })
+        {
+            if (units is not null && (!int.TryParse(units, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0))
+            {
+                throw new ArgumentException($"Invalid overrides: {name} must be a positive whole number as a string, not '{units}'.", nameof(element));
+            }
+        }
+
+        if (overrides.ContainerOverrides.Any(c => c.Cpu < 0 || c.Memory <= 0 || c.MemoryReservation <= 0))
+        {
+            throw new ArgumentException("Invalid overrides: container cpu must not be negative, memory and memoryReservation must be positive.", nameof(element));
+        }
+
+        return overrides;
     }
 
     public static TaskOverrides Parse(string json) => JsonSerializer.Deserialize<TaskOverrides>(json, Json) ?? new TaskOverrides();

@@ -25,50 +25,68 @@ internal sealed partial class EcsService
         var instanceId = ContainerInstanceId(call.Required("containerInstance"));
         var known = call.Array("knownTasks", required: false)
             .Select(k => (Id: TaskIdOf(Text(k, "taskArn") ?? throw AwsApiException.InvalidParameter("knownTasks need a taskArn")),
-                          Version: k.TryGetProperty("version", out var v) && v.TryGetInt64(out var n) ? n : -1))
+                          Version: k.TryGetProperty("version", out var v) ? v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : throw AwsApiException.InvalidParameter("knownTasks versions must be integers") : -1))
             .ToDictionary(k => k.Id, k => k.Version, StringComparer.Ordinal);
-        var wait = call.Body.TryGetProperty("waitSeconds", out var w) && w.TryGetInt32(out var seconds) ? Math.Clamp(seconds, 0, MaxPollSeconds) : 0;
+        var wait = !call.Body.TryGetProperty("waitSeconds", out var w) ? 0
+            : w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out var seconds) ? Math.Clamp(seconds, 0, MaxPollSeconds)
+            : throw AwsApiException.InvalidParameter("waitSeconds must be a whole number of seconds");
         var signals = call.Context.RequestServices.GetRequiredService<AgentSignals>();
         var deadline = DateTime.UtcNow.AddSeconds(wait);
         while (true)
         {
-            await using var db = await DbAsync(call);
-            var instance = await db.ContainerInstances.FirstOrDefaultAsync(i => i.ClusterId == cluster.Id && i.InstanceId == instanceId, call.Context.RequestAborted)
-                           ?? throw new AwsApiException("InvalidParameterException", "The container instance is not registered in this cluster.");
-            if (instance.Status == "INACTIVE")
+            var (answer, woken) = await PollOnceAsync(call, cluster, instanceId, known, signals, deadline);
+            if (answer is not null)
             {
-                throw new AwsApiException("ClientException", "The container instance has been deregistered; register it again.");
+                return answer;
             }
 
-            var woken = signals.Next(instance.Id);
-            await HeartbeatAsync(db, instance, call.Context.RequestAborted);
-            var knownIds = known.Keys.ToList();
-            var views = await TaskViews(db, db.Tasks.Where(t => t.ContainerInstanceId == instance.Id && (t.LastStatus != TaskStatuses.Stopped || knownIds.Contains(t.TaskId))), cluster.Name)
-                .ToListAsync(call.Context.RequestAborted);
-            var changed = views.Count != known.Count || views.Any(v => !known.TryGetValue(v.Task.TaskId, out var version) || version != v.Task.Version);
+            // The context went back to the pool inside PollOnceAsync: nothing is held while waiting.
             var remaining = deadline - DateTime.UtcNow;
-            if (changed || remaining <= TimeSpan.Zero)
-            {
-                var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => views.Select(v => v.Task.TaskDefinitionId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, call.Context.RequestAborted);
-                return new
-                {
-                    tasks = views.Select(v => new
-                    {
-                        taskArn = TaskArn(cluster.Name, v.Task.TaskId),
-                        version = v.Task.Version,
-                        desiredStatus = v.Task.DesiredStatus,
-                        lastStatus = v.Task.LastStatus,
-                        taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
-                        overrides = JsonNode.Parse(v.Task.Overrides),
-                    }).ToList(),
-                    heartbeatSeconds = (int)AgentTimeout(call).TotalSeconds / 3,
-                };
-            }
-
-            await db.DisposeAsync();
-            await Task.WhenAny(woken, Task.Delay(remaining, call.Context.RequestAborted));
+            await Task.WhenAny(woken, Task.Delay(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, call.Context.RequestAborted));
             call.Context.RequestAborted.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// One look at the instance's tasks (and its heartbeat): the answer when something changed or the wait
+    /// is over, otherwise null and the signal to wait for.
+    /// </summary>
+    private async Task<(object? Answer, Task Woken)> PollOnceAsync(AwsCall call, ClusterEntity cluster, string instanceId, Dictionary<string, long> known, AgentSignals signals, DateTime deadline)
+    {
+        await using var db = await DbAsync(call);
+        var instance = await db.ContainerInstances.FirstOrDefaultAsync(i => i.ClusterId == cluster.Id && i.InstanceId == instanceId, call.Context.RequestAborted)
+                       ?? throw new AwsApiException("InvalidParameterException", "The container instance is not registered in this cluster.");
+        if (instance.Status == "INACTIVE")
+        {
+            throw new AwsApiException("ClientException", "The container instance has been deregistered; register it again.");
+        }
+
+        var woken = signals.Next(instance.Id);
+        await HeartbeatAsync(db, instance, call.Context.RequestAborted);
+        var knownIds = known.Keys.ToList();
+        var views = await TaskViews(db, db.Tasks.Where(t => t.ContainerInstanceId == instance.Id && (t.LastStatus != TaskStatuses.Stopped || knownIds.Contains(t.TaskId))), cluster.Name)
+            .ToListAsync(call.Context.RequestAborted);
+        var changed = views.Count != known.Count || views.Any(v => !known.TryGetValue(v.Task.TaskId, out var version) || version != v.Task.Version);
+        if (!changed && deadline > DateTime.UtcNow)
+        {
+            return (null, woken);
+        }
+
+        var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => views.Select(v => v.Task.TaskDefinitionId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, call.Context.RequestAborted);
+        var answer = new
+        {
+            tasks = views.Select(v => new
+            {
+                taskArn = TaskArn(cluster.Name, v.Task.TaskId),
+                version = v.Task.Version,
+                desiredStatus = v.Task.DesiredStatus,
+                lastStatus = v.Task.LastStatus,
+                taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
+                overrides = JsonNode.Parse(v.Task.Overrides),
+            }).ToList(),
+            heartbeatSeconds = (int)AgentTimeout(call).TotalSeconds / 3,
+        };
+        return (answer, woken);
     }
 
     private async Task<object> SubmitTaskStateChangeAsync(AwsCall call)
@@ -125,6 +143,11 @@ internal sealed partial class EcsService
 
     private static ContainerReport ReadContainerReport(JsonElement element)
     {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw AwsApiException.InvalidParameter("containers must be objects with a containerName and a status");
+        }
+
         var name = Text(element, "containerName") ?? throw AwsApiException.InvalidParameter("containers need a containerName");
         var status = Text(element, "status") ?? throw AwsApiException.InvalidParameter("containers need a status");
         if (!TaskStatuses.IsKnown(status))
@@ -132,22 +155,27 @@ internal sealed partial class EcsService
             throw AwsApiException.InvalidParameter($"'{status}' is not a container status");
         }
 
-        int? exitCode = element.TryGetProperty("exitCode", out var code) && code.ValueKind == JsonValueKind.Number ? code.GetInt32() : null;
+        int? exitCode = !element.TryGetProperty("exitCode", out var code) || code.ValueKind == JsonValueKind.Null ? null
+            : code.ValueKind == JsonValueKind.Number && code.TryGetInt32(out var exit) ? exit
+            : throw AwsApiException.InvalidParameter("exitCode must be an integer");
         var bindings = element.TryGetProperty("networkBindings", out var b) && b.ValueKind == JsonValueKind.Array
-            ? b.EnumerateArray().Select(n => new NetworkBinding(
-                Text(n, "bindIP") ?? "0.0.0.0",
-                n.TryGetProperty("containerPort", out var cp) && cp.TryGetInt32(out var c) ? c : 0,
-                n.TryGetProperty("hostPort", out var hp) && hp.TryGetInt32(out var h) ? h : 0,
-                Text(n, "protocol") ?? "tcp")).ToList()
+            ? b.EnumerateArray().Select(n => new NetworkBinding(Text(n, "bindIP") ?? "0.0.0.0", Port(n, "containerPort"), Port(n, "hostPort"), Text(n, "protocol") ?? "tcp")).ToList()
             : null;
         var reason = Text(element, "reason");
         return new ContainerReport(name, status, exitCode, reason is { Length: > 1024 } ? reason[..1024] : reason, Text(element, "runtimeId"), bindings, Text(element, "logTail"), Text(element, "healthStatus"));
     }
 
+    private static int Port(JsonElement binding, string name) =>
+        !binding.TryGetProperty(name, out var port) ? 0
+        : port.ValueKind == JsonValueKind.Number && port.TryGetInt32(out var number) && number is >= 0 and <= 65535 ? number
+        : throw AwsApiException.InvalidParameter($"networkBindings {name} must be a port number");
+
+    /// <summary>A time in seconds since the epoch, as the AWS JSON protocols write them; within years 1970 to 9999.</summary>
     private static DateTime? OptionalTime(AwsCall call, string name) =>
-        call.Body.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
-            ? DateTimeOffset.FromUnixTimeMilliseconds((long)(value.GetDouble() * 1000)).UtcDateTime
-            : null;
+        !call.Body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.Number && value.GetDouble() is >= 0 and < 253_402_300_800 and var seconds
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)).UtcDateTime
+            : throw AwsApiException.InvalidParameter($"{name} must be seconds since the epoch");
 
     /// <summary>A poll is the heartbeat: an agent that was marked disconnected is connected again.</summary>
     private static async Task HeartbeatAsync(RegistryDbContext db, ContainerInstanceEntity instance, CancellationToken cancellationToken)

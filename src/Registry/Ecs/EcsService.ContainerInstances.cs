@@ -21,7 +21,9 @@ internal sealed partial class EcsService
         var cpu = IntegerResource(resources, "CPU");
         var memory = IntegerResource(resources, "MEMORY");
         var ports = resources.Where(r => Text(r, "name") == "PORTS" && r.TryGetProperty("stringSetValue", out _))
-            .SelectMany(r => r.GetProperty("stringSetValue").EnumerateArray().Select(p => int.TryParse(p.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 65535 ? n : throw AwsApiException.InvalidParameter("PORTS must be port numbers")))
+            .SelectMany(r => r.GetProperty("stringSetValue") is { ValueKind: JsonValueKind.Array } set ? set.EnumerateArray() : throw AwsApiException.InvalidParameter("PORTS needs a stringSetValue list"))
+            .Select(p => p.ValueKind == JsonValueKind.String && int.TryParse(p.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 65535 ? n
+                : throw AwsApiException.InvalidParameter("PORTS must be port numbers as strings"))
             .ToList();
         var attributes = call.Array("attributes", required: false)
             .Select(a => new InstanceAttribute(Text(a, "name") ?? throw AwsApiException.InvalidParameter("attributes need a name"), Text(a, "value")))

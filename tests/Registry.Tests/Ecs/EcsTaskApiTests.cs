@@ -14,6 +14,8 @@ namespace Registry.Tests.Ecs;
 public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
 {
     private static readonly string[] ReservedPorts = ["22"];
+    private static readonly int[] NumericPorts = [22];
+    private static readonly string[] BareNames = ["web"];
 
     private AwsJsonTestClient _ecs = null!;
     private string _cluster = null!;
@@ -149,6 +151,18 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
         Assert.Equal("InvalidParameterException", await ErrorAsync("StopTask", new { cluster = _cluster, task = "0123456789abcdef0123456789abcdef" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("Poll", new { cluster = _cluster, containerInstance = "0123456789abcdef0123456789abcdef" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("RegisterContainerInstance", new { cluster = _cluster, totalResources = new[] { new { name = "CPU", type = "INTEGER", integerValue = -1 } } }));
+
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { memory = "lots" } }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { containerOverrides = new[] { new { name = "web", memory = -5 } } } }));
+        var instance = (await _ecs.CallAsync("ListContainerInstances", new { cluster = _cluster })).Body.GetProperty("containerInstanceArns")[0].GetString();
+        Assert.Equal("InvalidParameterException", await ErrorAsync("Poll", new { cluster = _cluster, containerInstance = instance, knownTasks = new[] { new { taskArn = "t", version = "new" } } }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("Poll", new { cluster = _cluster, containerInstance = instance, waitSeconds = "soon" }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RegisterContainerInstance", new { cluster = _cluster, totalResources = new object[] { new { name = "CPU", integerValue = 1024 }, new { name = "MEMORY", integerValue = 512 }, new { name = "PORTS", stringSetValue = "22" } } }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RegisterContainerInstance", new { cluster = _cluster, totalResources = new object[] { new { name = "CPU", integerValue = 1024 }, new { name = "MEMORY", integerValue = 512 }, new { name = "PORTS", stringSetValue = NumericPorts } } }));
+        var taskArn = (await _ecs.CallAsync("RunTask", new { cluster = _cluster, taskDefinition = family })).Body.GetProperty("tasks")[0].GetProperty("taskArn").GetString();
+        Assert.Equal("InvalidParameterException", await ErrorAsync("SubmitTaskStateChange", new { cluster = _cluster, task = taskArn, status = "RUNNING", containers = new[] { new { containerName = "web", status = "STOPPED", exitCode = 3.5 } } }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("SubmitTaskStateChange", new { cluster = _cluster, task = taskArn, status = "RUNNING", pullStartedAt = 1e20 }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("SubmitTaskStateChange", new { cluster = _cluster, task = taskArn, status = "RUNNING", containers = BareNames }));
 
         await _ecs.CallAsync("DeregisterTaskDefinition", new { taskDefinition = family + ":1" });
         Assert.Equal("ClientException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family + ":1" }));
