@@ -3,15 +3,28 @@ using System.Runtime.InteropServices;
 
 namespace Registry.Agent.Images;
 
-/// <summary>The two file operations .NET has no API for: hard links and changing a file's owner without following links.</summary>
+/// <summary>The file operations .NET has no API for: hard links, inode numbers and changing a file's owner without following links.</summary>
 internal static class PosixFile
 {
+    /// <summary>Where <c>st_ino</c> sits in <c>struct stat</c> on 64-bit Linux (x86-64 and arm64 alike), and room for the whole struct.</summary>
+    private const int InodeOffset = 8;
+    private const int StatSize = 256;
+
     public static void Link(string existing, string path)
     {
-        if (NativeLink(existing, path) != 0)
+        if (!TryLink(existing, path))
         {
             throw new LayerException($"Cannot link {path} to {existing}: {new Win32Exception(Marshal.GetLastPInvokeError()).Message}");
         }
+    }
+
+    public static bool TryLink(string existing, string path) => NativeLink(existing, path) == 0;
+
+    /// <summary>The file's inode number, or null when it cannot be read (it is gone).</summary>
+    public static ulong? Inode(string path)
+    {
+        var stat = new byte[StatSize];
+        return NativeStat(path, stat) == 0 ? BitConverter.ToUInt64(stat, InodeOffset) : null;
     }
 
     public static void ChangeOwner(string path, int uid, int gid)
@@ -25,6 +38,10 @@ internal static class PosixFile
     [DllImport("libc", EntryPoint = "link", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int NativeLink(string existing, string path);
+
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int NativeStat(string path, byte[] stat);
 
     [DllImport("libc", EntryPoint = "lchown", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]

@@ -17,17 +17,21 @@ public sealed class RuncRuntime : ITaskRuntime
     private const string Runc = "runc";
     private const string Conmon = "conmon";
     private static readonly TimeSpan CreateTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LogRotationInterval = TimeSpan.FromSeconds(1);
 
     private readonly AgentConfig _config;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(30) };
     private readonly ImagePuller _puller;
     private readonly RuncHealth _health;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _logRotation;
 
     public RuncRuntime(AgentConfig config)
     {
         _config = config;
         _puller = new ImagePuller(_http, config.Credentials, Path.Combine(config.DataDirectory, "blobs"));
         _health = new RuncHealth(ExecuteAsync);
+        _logRotation = RotateLogsAsync(_stopping.Token);
     }
 
     private string Base => Path.Combine(_config.DataDirectory, "runc");
@@ -59,6 +63,7 @@ public sealed class RuncRuntime : ITaskRuntime
             throw new ImagePullException($"CannotStartContainerError: networkMode {spec.NetworkMode} is not available on the runc runtime: host or none");
         }
 
+        var logs = RuncLogs.From(spec.LogOptions);
         var image = await _puller.PullAsync(spec.Image, cancellationToken);
         var id = ContainerNames.For(spec);
         var bundle = Bundle(id);
@@ -86,6 +91,7 @@ public sealed class RuncRuntime : ITaskRuntime
         await File.WriteAllTextAsync(Path.Combine(bundle, "task.json"), JsonSerializer.Serialize(new BundleOwner(spec.Cluster, spec.TaskArn, spec.Name)), cancellationToken);
         Directory.CreateDirectory(Path.Combine(bundle, "persist"));
         RuncHealth.Save(bundle, spec.HealthCheck);
+        logs.Prepare(bundle);
         Directory.CreateDirectory(Path.Combine(Base, "sockets"));
         Directory.CreateDirectory(Exits);
         File.Delete(Path.Combine(Exits, id));
@@ -93,7 +99,7 @@ public sealed class RuncRuntime : ITaskRuntime
         var pidFile = Path.Combine(bundle, "pid");
         var conmon = await RunAsync(Conmon, [
             "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", Which(Runc), "-b", bundle, "-p", pidFile,
-            "-l", "k8s-file:" + LogPath(id), "--log-size-max", (10 * 1024 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-l", "k8s-file:" + LogPath(id), "--log-size-max", logs.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--exit-dir", Exits, "--persist-dir", Path.Combine(bundle, "persist"), "--socket-dir-path", Path.Combine(Base, "sockets"),
             "--conmon-pidfile", Path.Combine(bundle, "conmon.pid"), "--runtime-arg", "--root=" + StateRoot,
         ], cancellationToken);
@@ -170,16 +176,7 @@ public sealed class RuncRuntime : ITaskRuntime
     /// <summary>The log's last lines without conmon's prefix (time, stream, partial flag).</summary>
     public async Task<string> LogTailAsync(string runtimeId, int maxCharacters, CancellationToken cancellationToken)
     {
-        var path = LogPath(runtimeId);
-        if (!File.Exists(path))
-        {
-            return "";
-        }
-
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        file.Seek(Math.Max(0, file.Length - (4L * maxCharacters)), SeekOrigin.Begin);
-        using var reader = new StreamReader(file);
-        var lines = (await reader.ReadToEndAsync(cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var lines = (await RuncLogs.TailAsync(Bundle(runtimeId), 4 * maxCharacters, cancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(line => line.Split(' ', 4) is [_, _, var flag, var text] ? text + (flag == "F" ? "\n" : "") : "");
         var tail = string.Concat(lines);
         return tail.Length > maxCharacters ? tail[^maxCharacters..] : tail;
@@ -216,9 +213,43 @@ public sealed class RuncRuntime : ITaskRuntime
     }
 
     /// <summary>The container's log (conmon's k8s-file format: time, stream, tag, line).</summary>
-    public string LogPath(string runtimeId) => Path.Combine(Bundle(runtimeId), "container.log");
+    public string LogPath(string runtimeId) => Path.Combine(Bundle(runtimeId), RuncLogs.FileName);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _logRotation.Wait(TimeSpan.FromSeconds(5));
+        _stopping.Dispose();
+        _http.Dispose();
+    }
+
+    /// <summary>Checks every container's log each <see cref="LogRotationInterval"/>: conmon replaces a full log, this loop keeps the one it replaced.</summary>
+    private async Task RotateLogsAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(LogRotationInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var root = Path.Combine(Base, "containers");
+                foreach (var bundle in Directory.Exists(root) ? Directory.GetDirectories(root) : [])
+                {
+                    try
+                    {
+                        RuncLogs.Rotate(bundle);
+                    }
+                    catch (IOException)
+                    {
+                        // The container was removed while its log was looked at; the next tick sees the rest.
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The agent is stopping; the containers and their logs stay.
+        }
+    }
 
     private string Bundle(string id) => Path.Combine(Base, "containers", id);
 

@@ -176,13 +176,14 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         return image;
     }
 
-    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null)
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
         var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
         var healthCheck = healthCommand is null ? null : new { command = new[] { "CMD-SHELL", healthCommand }, interval = 5, timeout = 2, retries = 1 };
+        var logConfiguration = logOptions is null ? null : new { logDriver = "json-file", options = logOptions };
         var containers = JsonSerializer.Serialize(
-            new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck } },
+            new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck, logConfiguration } },
             WithoutNulls);
         await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers);
         return family;
@@ -210,7 +211,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     private async Task<JsonElement> DescribeAsync(string taskArn) =>
         (await _aws.JsonAsync(_key, "ecs", "describe-tasks", "--cluster", _cluster, "--tasks", taskArn)).GetProperty("tasks")[0];
 
-    private async Task WaitAsync(Func<Task<bool>> condition, string what)
+    protected async Task WaitAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (!await condition())
@@ -268,6 +269,31 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
 [Collection(EndToEndGroup.Name)]
 public sealed class AgentOnRuncTests(EndToEndFixture e2e) : AgentTests(e2e, "runc")
 {
+    /// <summary>About 30 KB a second for 10 seconds against a 64 KiB max-size: four or more generations, nothing lost in between.</summary>
+    [SkippableFact]
+    public async Task Container_logs_are_rotated_keeping_max_file_files()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        const string Script = "pad=$(printf '%0100d' 0); i=0; while [ $i -lt 2000 ]; do echo \"line $i $pad\"; i=$((i+1)); [ $((i % 50)) -eq 0 ] && usleep 250000; done; echo done; sleep 3600";
+        var family = await RegisterAsync("runc-rotate", 64, Script, logOptions: new() { ["max-size"] = "64k", ["max-file"] = "3" });
+
+        var task = await RunAndWaitAsync(family, "RUNNING");
+        var bundle = Path.Combine(DataDirectory, "runc", "containers", task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!);
+        var log = Path.Combine(bundle, "container.log");
+        await WaitAsync(() => Task.FromResult(new[] { log, log + ".1" }.Any(f => File.Exists(f) && File.ReadAllText(f).Contains(" done", StringComparison.Ordinal))), "the task to write its last line");
+
+        Assert.True(File.Exists(log + ".2"), "two rotated files are kept");
+        Assert.False(File.Exists(log + ".3"), "no more than max-file files are kept");
+        var lines = new[] { log + ".2", log + ".1", log }.SelectMany(File.ReadLines)
+            .Select(l => l.Split(' ')).Where(f => f is [_, _, _, "line", _, _]).Select(f => int.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(1999, lines[^1]);
+        Assert.True(lines[0] > 0, "the oldest file rotated out");
+        Assert.True(Enumerable.Range(lines[0], lines.Count).SequenceEqual(lines), string.Join("; ", new[] { log + ".2", log + ".1", log }.Select(f => $"{new FileInfo(f).Length} {string.Concat(File.ReadLines(f).First().Take(70))} .. {string.Concat(File.ReadLines(f).Last().Take(70))}")));
+        Assert.All(new[] { log + ".2", log + ".1" }, f => Assert.InRange(new FileInfo(f).Length, 60 * 1024, 64 * 1024));
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
+        await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
+    }
+
     protected override Task<string> LogsAsync(string runtimeId) =>
         File.ReadAllTextAsync(Path.Combine(DataDirectory, "runc", "containers", runtimeId, "container.log"));
 
