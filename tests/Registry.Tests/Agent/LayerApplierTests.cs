@@ -197,4 +197,32 @@ public sealed class LayerApplierTests : IDisposable
 
         await Assert.ThrowsAsync<LayerException>(() => ApplyAsync(damaged));
     }
+
+    /// <summary>As root the owners in the layer are kept, a link's own (not its target's), and setuid survives the change of owner.</summary>
+    [SkippableFact]
+    public async Task As_root_owners_are_kept_and_setuid_survives()
+    {
+        Skip.IfNot(Environment.IsPrivilegedProcess, "changing owners needs root");
+        await ApplyAsync(Layer(w =>
+        {
+            w.WriteEntry(new PaxTarEntry(TarEntryType.Directory, "home/app") { Mode = (UnixFileMode)0b111_101_101, Uid = 1000, Gid = 1000 });
+            w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "bin/su") { DataStream = new MemoryStream([1, 2, 3]), Mode = (UnixFileMode)0b100_111_101_101, Uid = 0, Gid = 42 });
+            w.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, "home/app/data") { DataStream = new MemoryStream([4]), Mode = (UnixFileMode)0b110_100_000, Uid = 1000, Gid = 1001 });
+            w.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "home/app/link") { LinkName = "/bin/su", Uid = 7, Gid = 8 });
+        }));
+
+        Assert.Equal("1000:1000:755", await StatAsync("home/app"));
+        Assert.Equal("0:42:4755", await StatAsync("bin/su"));
+        Assert.Equal("1000:1001:640", await StatAsync("home/app/data"));
+        Assert.Equal("7:8:777", await StatAsync("home/app/link"));
+    }
+
+    /// <summary>Owner, group and mode of the entry itself (stat does not follow links without -L).</summary>
+    private async Task<string> StatAsync(string relative)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u:%g:%a", Path.Combine(Root, relative)]) { RedirectStandardOutput = true })!;
+        var output = await stat.StandardOutput.ReadToEndAsync();
+        await stat.WaitForExitAsync();
+        return output.Trim();
+    }
 }

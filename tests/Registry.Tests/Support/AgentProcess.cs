@@ -35,6 +35,14 @@ public sealed class AgentProcess(string configPath) : IDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>The exit code once the agent has exited on its own within <paramref name="timeout"/>.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan timeout)
+    {
+        using var limit = new CancellationTokenSource(timeout);
+        await _process!.WaitForExitAsync(limit.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL, as a crash: the agent gets no chance to tidy up.</summary>
     public async Task KillAsync()
     {
