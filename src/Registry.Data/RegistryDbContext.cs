@@ -52,6 +52,8 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
 
     public DbSet<TaskEntity> Tasks => Set<TaskEntity>();
 
+    public DbSet<ServiceEntity> Services => Set<ServiceEntity>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<RepositoryEntity>(e =>
@@ -211,6 +213,19 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(t => t.ClusterId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<ContainerInstanceEntity>().WithMany().HasForeignKey(t => t.ContainerInstanceId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<TaskDefinitionEntity>().WithMany().HasForeignKey(t => t.TaskDefinitionId).OnDelete(DeleteBehavior.Restrict);
+        });
+
+        modelBuilder.Entity<ServiceEntity>(e =>
+        {
+            e.ToTable("Services");
+            e.HasIndex(s => new { s.ClusterId, s.Name });
+            e.HasIndex(s => s.Status);
+            e.Property(s => s.Name).HasMaxLength(255);
+            e.Property(s => s.Status).HasMaxLength(16);
+            e.Property(s => s.CreatedBy).HasMaxLength(512);
+            e.Property(s => s.Version).IsConcurrencyToken();
+            e.HasOne<ClusterEntity>().WithMany().HasForeignKey(s => s.ClusterId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<TaskDefinitionEntity>().WithMany().HasForeignKey(s => s.TaskDefinitionId).OnDelete(DeleteBehavior.Restrict);
         });
 
         modelBuilder.Entity<AuditEventEntity>(e =>

@@ -516,6 +516,84 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.ToTable("Roles", (string)null);
                 });
 
+            modelBuilder.Entity("Registry.Data.Entities.ServiceEntity", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<bool>("CircuitBreakerEnabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool>("CircuitBreakerRollback")
+                        .HasColumnType("boolean");
+
+                    b.Property<long>("ClusterId")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("CreatedBy")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
+                    b.Property<string>("Deployments")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("DesiredCount")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Events")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<int>("MaximumPercent")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("MinimumHealthyPercent")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
+                    b.Property<string>("PlacementConstraints")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("PlacementStrategy")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<long>("TaskDefinitionId")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status");
+
+                    b.HasIndex("TaskDefinitionId");
+
+                    b.HasIndex("ClusterId", "Name");
+
+                    b.ToTable("Services", (string)null);
+                });
+
             modelBuilder.Entity("Registry.Data.Entities.TagEntity", b =>
                 {
                     b.Property<long>("RepositoryId")
@@ -814,6 +892,21 @@ namespace Registry.Data.PostgreSql.Migrations
                         .WithMany()
                         .HasForeignKey("RepositoryId")
                         .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Registry.Data.Entities.ServiceEntity", b =>
+                {
+                    b.HasOne("Registry.Data.Entities.ClusterEntity", null)
+                        .WithMany()
+                        .HasForeignKey("ClusterId")
+                        .OnDelete(DeleteBehavior.Restrict)
+                        .IsRequired();
+
+                    b.HasOne("Registry.Data.Entities.TaskDefinitionEntity", null)
+                        .WithMany()
+                        .HasForeignKey("TaskDefinitionId")
+                        .OnDelete(DeleteBehavior.Restrict)
                         .IsRequired();
                 });
 

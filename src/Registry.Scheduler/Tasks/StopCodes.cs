@@ -7,6 +7,9 @@ public static class StopCodes
     public const string EssentialContainerExited = "EssentialContainerExited";
     public const string UserInitiated = "UserInitiated";
 
+    /// <summary>A service's scheduler stopped the task: scaled in, or replaced by a deployment.</summary>
+    public const string ServiceSchedulerInitiated = "ServiceSchedulerInitiated";
+
     /// <summary>
     /// The instance the task ran on stopped answering (ECS uses it when the host goes away); the
     /// stopped reason says the agent missed its heartbeats.

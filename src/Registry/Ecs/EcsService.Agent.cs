@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Registry.Data;
 using Registry.AwsApi;
 using Registry.Data.Entities;
+using Registry.Scheduler.Services;
 using Registry.Scheduler.Tasks;
 
 namespace Registry.Ecs;
@@ -139,6 +140,10 @@ internal sealed partial class EcsService
         await transaction.CommitAsync(call.Context.RequestAborted);
         await DurableAsync(call);
         WakeAgents(call, task.ContainerInstanceId is { } instance ? [instance] : []);
+        if (task.Group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+        {
+            WakeServiceScheduler(call);
+        }
     }
 
     private static ContainerReport ReadContainerReport(JsonElement element)

@@ -43,6 +43,11 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         "StopTask" => StopTaskAsync(call),
         "DescribeTasks" => DescribeTasksAsync(call),
         "ListTasks" => ListTasksAsync(call),
+        "CreateService" => CreateServiceAsync(call),
+        "UpdateService" => UpdateServiceAsync(call),
+        "DeleteService" => DeleteServiceAsync(call),
+        "DescribeServices" => DescribeServicesAsync(call),
+        "ListServices" => ListServicesAsync(call),
         "Poll" => PollAsync(call),
         "SubmitTaskStateChange" => SubmitTaskStateChangeAsync(call),
         "SubmitContainerStateChange" => SubmitContainerStateChangeAsync(call),
@@ -139,6 +144,11 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         await using var db = await DbAsync(call);
         var cluster = await db.Clusters.FirstOrDefaultAsync(c => c.Name == name && c.Status == "ACTIVE", call.Context.RequestAborted)
                       ?? throw ClusterNotFound();
+        if (await db.Services.AnyAsync(s => s.ClusterId == cluster.Id && s.Status != Scheduler.Services.ServiceStatuses.Inactive, call.Context.RequestAborted))
+        {
+            throw new AwsApiException("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.");
+        }
+
         cluster.Status = "INACTIVE";
         await db.SaveChangesAsync(call.Context.RequestAborted);
         await DurableAsync(call);

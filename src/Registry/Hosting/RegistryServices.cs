@@ -245,7 +245,8 @@ internal static class RegistryServices
         services.AddSingleton<AuditQuery>();
         services.AddHostedService<AuditWriter>();
         services.AddSingleton<IAwsJsonService, EcrService>();
-        services.AddSingleton<IAwsJsonService, EcsService>();
+        services.AddSingleton<EcsService>();
+        services.AddSingleton<IAwsJsonService>(sp => sp.GetRequiredService<EcsService>());
         services.AddOptions<SchedulerOptions>().BindConfiguration(SchedulerOptions.SectionName)
             .Validate(o => o.AgentTimeout >= TimeSpan.FromSeconds(3), "Scheduler:AgentTimeout must be at least 3 seconds")
             .ValidateOnStart();
@@ -253,6 +254,8 @@ internal static class RegistryServices
         services.AddSingleton<TaskLogs>();
         services.AddSingleton<AgentMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<AgentMonitor>());
+        services.AddSingleton<ServiceScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<ServiceScheduler>());
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
             .ValidateOnStart();

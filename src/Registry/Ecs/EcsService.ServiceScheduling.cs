@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Registry.Data;
+using Registry.Data.Entities;
+using Registry.Scheduler.Placement;
+using Registry.Scheduler.Services;
+using Registry.Scheduler.Tasks;
+
+namespace Registry.Ecs;
+
+/// <summary>
+/// One step of the service scheduler for one service: the circuit breaker (fail the primary deployment
+/// after too many failed tasks, and roll back to the last completed one if asked), the rolling update
+/// (<see cref="RollingUpdate"/>: start primary tasks, stop old, surplus and unhealthy ones), old
+/// deployments dropped once their tasks have stopped, and the events ECS would show.
+/// </summary>
+internal sealed partial class EcsService
+{
+    /// <summary>Reconciles the service; the container instances whose agents have tasks to start or stop.</summary>
+    public async Task<IReadOnlyList<long>> ReconcileServiceAsync(RegistryDbContext db, IRowLocks locks, long serviceId, CancellationToken cancellationToken)
+    {
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var clusterId = await db.Services.Where(s => s.Id == serviceId).Select(s => s.ClusterId).FirstAsync(cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Clusters", "Id", [clusterId], cancellationToken);
+        var service = await db.Services.FirstAsync(s => s.Id == serviceId, cancellationToken);
+        if (service.Status == ServiceStatuses.Inactive)
+        {
+            return [];
+        }
+
+        var cluster = await db.Clusters.AsNoTracking().FirstAsync(c => c.Id == clusterId, cancellationToken);
+        var now = DateTime.UtcNow;
+        var deployments = ServiceDeployment.ReadAll(service.Deployments);
+        var ids = deployments.Select(d => d.Id).ToList();
+        var group = ServiceStatuses.Group(service.Name);
+        var live = await db.Tasks.Where(t => t.ClusterId == clusterId && t.Group == group && ids.Contains(t.StartedBy!) && t.LastStatus != TaskStatuses.Stopped).ToListAsync(cancellationToken);
+        var definitionIds = deployments.Select(d => d.TaskDefinitionId).Distinct().ToList();
+        var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => definitionIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken);
+        var events = service.Events;
+        void Event(string message) => events = ServiceEvent.Add(events, $"(service {service.Name}) {message}", now);
+
+        var primary = deployments[0];
+        if (service.CircuitBreakerEnabled && primary.RolloutState == ServiceStatuses.InProgress)
+        {
+            var failed = await db.Tasks.CountAsync(t => t.ClusterId == clusterId && t.StartedBy == primary.Id && t.LastStatus == TaskStatuses.Stopped
+                && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited), cancellationToken);
+            if (failed >= RollingUpdate.FailureThreshold(service.DesiredCount))
+            {
+                primary = primary with { RolloutState = ServiceStatuses.Failed, RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.", UpdatedAt = now };
+                deployments[0] = primary;
+                Event($"deployment {primary.Id} deployment failed: tasks failed to start.");
+                if (service.CircuitBreakerRollback && deployments.Skip(1).FirstOrDefault(d => d.RolloutState == ServiceStatuses.Completed) is { } good)
+                {
+                    var rollback = new ServiceDeployment(ServiceDeployment.NewId(), good.TaskDefinitionId, ServiceStatuses.Primary, ServiceStatuses.InProgress,
+                        $"ECS deployment circuit breaker: rolling back to deploymentId {good.Id}.", now, now);
+                    deployments.Insert(0, rollback);
+                    deployments[1] = primary with { Status = "ACTIVE" };
+                    primary = rollback;
+                    service.TaskDefinitionId = good.TaskDefinitionId;
+                    Event($"rolling back to deployment {good.Id}.");
+                }
+            }
+        }
+
+        var draining = service.Status == ServiceStatuses.Draining;
+        var serving = live.Where(t => t.DesiredStatus == TaskStatuses.Running)
+            .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, Serves(t, definitions), t.CreatedAt)).ToList();
+        var step = RollingUpdate.Next(
+            new DeploymentLimits(draining ? 0 : service.DesiredCount, service.MinimumHealthyPercent, service.MaximumPercent),
+            primary.Id,
+            serving,
+            canStart: !draining && primary.RolloutState != ServiceStatuses.Failed);
+
+        var wake = new List<long>();
+        var stopped = live.Where(t => step.Stop.Contains(t.TaskId)).ToList();
+        foreach (var task in stopped)
+        {
+            TaskLifecycle.RequestStop(task, $"Scaling activity initiated by (deployment {task.StartedBy})", StopCodes.ServiceSchedulerInitiated, now);
+            wake.AddRange(task.ContainerInstanceId is { } instance ? [instance] : []);
+        }
+
+        if (stopped.Count > 0)
+        {
+            Event($"has stopped {stopped.Count} running tasks: {string.Join(' ', stopped.Select(t => $"(task {t.TaskId})"))}.");
+        }
+
+        var started = step.Start > 0 ? await StartServiceTasksAsync(db, cluster, service, definitions[primary.TaskDefinitionId], primary, step.Start, Event, cancellationToken) : [];
+        wake.AddRange(started.Select(t => t.ContainerInstanceId!.Value));
+
+        // An old deployment goes once its last task has stopped (a failed one stays in view until the
+        // deployment that replaced it has completed); the primary completes at its desired count.
+        var remaining = live.Where(t => t.LastStatus != TaskStatuses.Stopped).Select(t => t.StartedBy).ToHashSet(StringComparer.Ordinal);
+        deployments = [deployments[0], .. deployments.Skip(1).Where(d => remaining.Contains(d.Id) || (d.RolloutState == ServiceStatuses.Failed && primary.RolloutState == ServiceStatuses.InProgress))];
+        var steady = stopped.Count == 0 && started.Count == 0 && deployments.Skip(1).All(d => !remaining.Contains(d.Id))
+            && serving.Count(t => t.Healthy && t.DeploymentId == primary.Id) == (draining ? 0 : service.DesiredCount);
+        if (steady && primary.RolloutState == ServiceStatuses.InProgress)
+        {
+            deployments[0] = primary with { RolloutState = ServiceStatuses.Completed, RolloutStateReason = "ECS deployment " + primary.Id + " completed.", UpdatedAt = now };
+            Event($"deployment {primary.Id} has completed.");
+        }
+
+        if (draining && live.Count == 0)
+        {
+            service.Status = ServiceStatuses.Inactive;
+        }
+        else if (steady)
+        {
+            Event("has reached a steady state.");
+        }
+
+        var written = ServiceDeployment.WriteAll(deployments);
+        if (written != service.Deployments || events != service.Events || stopped.Count > 0 || started.Count > 0 || service.Status == ServiceStatuses.Inactive)
+        {
+            service.Deployments = written;
+            service.Events = events;
+            service.Version++;
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return wake;
+    }
+
+    /// <summary>Places <paramref name="count"/> tasks of the deployment with the service's placement; a shortfall becomes an event.</summary>
+    private async Task<List<TaskEntity>> StartServiceTasksAsync(
+        RegistryDbContext db, ClusterEntity cluster, ServiceEntity service, TaskDefinitionEntity definition, ServiceDeployment deployment, int count, Action<string> addEvent, CancellationToken cancellationToken)
+    {
+        var document = JsonNode.Parse(definition.Document)!.AsObject();
+        var strategies = JsonSerializer.Deserialize<List<JsonElement>>(service.PlacementStrategy)!.Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList();
+        var fromDefinition = document["placementConstraints"] is JsonArray definitionConstraints ? definitionConstraints.Select(c => ((string?)c!["type"] ?? "", (string?)c["expression"])) : [];
+        var constraints = JsonSerializer.Deserialize<List<JsonElement>>(service.PlacementConstraints)!.Select(c => (Text(c, "type") ?? "", Text(c, "expression")))
+            .Concat(fromDefinition).Select(c => PlacementConstraint.Create(c.Item1, c.Item2)).ToList();
+        var overrides = TaskOverrides.Read(null);
+        var request = new TaskRequest(overrides, TaskPlan.From(document, overrides), ServiceStatuses.Group(service.Name), deployment.Id, constraints);
+        var instances = await CapacitiesAsync(db, cluster, null, cancellationToken);
+        var placement = TaskPlacer.Place(instances, request.Plan.Demand(request.Group), count, strategies, request.Constraints, Random.Shared);
+        var tasks = placement.Placed.Select(instance => NewTask(cluster, definition, instance.Id, request)).ToList();
+        db.Tasks.AddRange(tasks);
+        if (tasks.Count > 0)
+        {
+            addEvent($"has started {tasks.Count} tasks: {string.Join(' ', tasks.Select(t => $"(task {t.TaskId})"))}.");
+        }
+
+        if (tasks.Count < count)
+        {
+            addEvent(instances.Count == 0
+                ? "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
+                : $"was unable to place a task because no container instance met all of its requirements. Reason: {string.Join(", ", placement.Failures.Select(f => f.Reason).Distinct())}.");
+        }
+
+        return tasks;
+    }
+
+    /// <summary>RUNNING and not UNHEALTHY; HEALTHY when the task definition has health checks.</summary>
+    private static bool Serves(TaskEntity task, Dictionary<long, TaskDefinitionEntity> definitions)
+    {
+        if (task.LastStatus != TaskStatuses.Running)
+        {
+            return false;
+        }
+
+        var health = TaskLifecycle.TaskHealth(TaskContainer.ReadAll(task.Containers));
+        var checks = definitions.TryGetValue(task.TaskDefinitionId, out var definition)
+            && JsonNode.Parse(definition.Document)?["containerDefinitions"] is JsonArray containers && containers.Any(c => c?["healthCheck"] is JsonObject);
+        return checks ? health == "HEALTHY" : health != "UNHEALTHY";
+    }
+}
