@@ -191,6 +191,12 @@ internal sealed partial class EcsService
             query = query.Where(t => db.TaskDefinitions.Any(d => d.Id == t.TaskDefinitionId && d.Family == family));
         }
 
+        if (call.Optional("serviceName") is { } serviceName)
+        {
+            var group = Scheduler.Services.ServiceStatuses.Group(ServiceName(serviceName));
+            query = query.Where(t => t.Group == group);
+        }
+
         if (call.Optional("startedBy") is { } startedBy)
         {
             query = query.Where(t => t.StartedBy == startedBy);

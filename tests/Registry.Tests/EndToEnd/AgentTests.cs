@@ -189,6 +189,10 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         return family;
     }
 
+    protected string Cluster => _cluster;
+
+    protected Task<JsonElement> EcsAsync(params string[] arguments) => _aws.JsonAsync(_key, ["ecs", .. arguments]);
+
     protected Task StopAsync(string taskArn) => _aws.JsonAsync(_key, "ecs", "stop-task", "--cluster", _cluster, "--task", taskArn);
 
     protected async Task<JsonElement> RunAndWaitAsync(string family, string status)
@@ -255,6 +259,49 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         Assert.Equal("hello over the bridge\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
         await StopAsync(task.GetProperty("taskArn").GetString()!);
         await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
+    }
+
+    [SkippableFact]
+    public async Task A_service_keeps_its_tasks_running_and_replaces_one_that_is_killed()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("svc", 32, "echo up > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
+        await EcsAsync("create-service", "--cluster", Cluster, "--service-name", "web", "--task-definition", family, "--desired-count", "2");
+
+        var first = await ServiceTasksRunningAsync(2, exclude: null);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var task in first)
+        {
+            var hostPort = task.GetProperty("containers")[0].GetProperty("networkBindings")[0].GetProperty("hostPort").GetInt32();
+            Assert.Equal("up\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+        }
+
+        var killed = first[0];
+        (await Cli.RunAsync("docker", ["kill", killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker kill");
+        var replaced = await ServiceTasksRunningAsync(2, exclude: killed.GetProperty("taskArn").GetString());
+        Assert.Contains(replaced, t => t.GetProperty("taskArn").GetString() == first[1].GetProperty("taskArn").GetString());
+        var service = (await EcsAsync("describe-services", "--cluster", Cluster, "--services", "web")).GetProperty("services")[0];
+        Assert.Equal(2, service.GetProperty("runningCount").GetInt32());
+        Assert.Contains(service.GetProperty("events").EnumerateArray(), e => e.GetProperty("message").GetString()!.StartsWith("(service web) has started 1 tasks", StringComparison.Ordinal));
+
+        await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
+        await ServiceTasksRunningAsync(0, exclude: null);
+        Assert.Equal("DRAINING", (await EcsAsync("delete-service", "--cluster", Cluster, "--service", "web")).GetProperty("service").GetProperty("status").GetString());
+    }
+
+    /// <summary>Waits until the service has exactly <paramref name="count"/> tasks meant to run, all RUNNING, none of them <paramref name="exclude"/>.</summary>
+    private async Task<List<JsonElement>> ServiceTasksRunningAsync(int count, string? exclude)
+    {
+        List<JsonElement> tasks = [];
+        await WaitAsync(
+            async () =>
+            {
+                var arns = (await EcsAsync("list-tasks", "--cluster", Cluster, "--service-name", "web")).GetProperty("taskArns").EnumerateArray().Select(a => a.GetString()!).ToList();
+                tasks = arns.Count == 0 ? [] : (await EcsAsync(["describe-tasks", "--cluster", Cluster, "--tasks", .. arns])).GetProperty("tasks").EnumerateArray().ToList();
+                return tasks.Count == count && tasks.All(t => t.GetProperty("lastStatus").GetString() == "RUNNING") && tasks.All(t => t.GetProperty("taskArn").GetString() != exclude);
+            },
+            $"the service to have {count} running tasks");
+        return tasks;
     }
 
     protected override async Task<string> LogsAsync(string runtimeId) =>
