@@ -27,7 +27,7 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
         using var http = new HttpClient { BaseAddress = config.Endpoint, Timeout = PollWait + TimeSpan.FromSeconds(30) };
         var plane = new ControlPlaneClient(http, config);
         var state = AgentState.Load(config.DataDirectory);
-        var arn = await RegisterAsync(plane, runtime, state, cancellationToken);
+        var arn = await RegisterUntilAnsweredAsync(plane, runtime, state, cancellationToken);
         var tasks = new TaskManager(plane, runtime, config, clock, loggers.CreateLogger<TaskManager>());
         await tasks.RecoverAsync(cancellationToken);
         var failures = 0;
@@ -79,6 +79,30 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
         return RuncRuntime.Problem() is { } runcProblem
             ? throw new AgentConfigException($"No runtime can run tasks here: {dockerProblem}; and for runc, {runcProblem}.")
             : new RuncRuntime(config);
+    }
+
+    /// <summary>
+    /// Registers, waiting for a control plane that is not up yet (or restarting) as polling does; one that
+    /// answers no (bad credentials, no such cluster) ends the agent with its reason.
+    /// </summary>
+    private async Task<string> RegisterUntilAnsweredAsync(ControlPlaneClient plane, ITaskRuntime runtime, AgentState state, CancellationToken cancellationToken)
+    {
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await RegisterAsync(plane, runtime, state, cancellationToken);
+            }
+            catch (ControlPlaneException e) when (e.Refused)
+            {
+                throw new AgentConfigException($"The control plane at {config.Endpoint} refused to register this instance: {e.Message}");
+            }
+            catch (Exception e) when (e is HttpRequestException or ControlPlaneException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                Log.ControlPlaneUnreachable(_logger, e.Message, failures);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures * 2)), clock, cancellationToken);
+            }
+        }
     }
 
     private async Task<string> RegisterAsync(ControlPlaneClient plane, ITaskRuntime runtime, AgentState state, CancellationToken cancellationToken)

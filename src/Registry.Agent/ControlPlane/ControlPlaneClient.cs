@@ -96,10 +96,23 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
         using var message = _signer.JsonCall(http.BaseAddress!.Authority, TargetPrefix + operation, request.ToJsonString(), DateTimeOffset.UtcNow, Guid.NewGuid().ToString());
         using var response = await http.SendAsync(message, cancellationToken);
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
-        var body = text.Length == 0 ? [] : JsonNode.Parse(text)?.AsObject() ?? [];
+        JsonObject body;
+        try
+        {
+            body = text.Length == 0 ? [] : JsonNode.Parse(text) as JsonObject ?? [];
+        }
+        catch (JsonException)
+        {
+            // Not the control plane answering (a proxy's error page, say).
+            body = [];
+        }
+
         if (!response.IsSuccessStatusCode)
         {
-            throw new ControlPlaneException((string?)body["__type"] ?? response.StatusCode.ToString(), (string?)body["message"] ?? text);
+            throw new ControlPlaneException((string?)body["__type"] ?? response.StatusCode.ToString(), (string?)body["message"] ?? text)
+            {
+                Refused = (int)response.StatusCode is >= 400 and < 500 and not 429,
+            };
         }
 
         return body;
@@ -147,4 +160,7 @@ public sealed class ControlPlaneException : Exception
         : base($"{type}: {message}") => Type = type;
 
     public string Type { get; }
+
+    /// <summary>The control plane answered and said no (a 4xx other than throttling): trying again will not help.</summary>
+    public bool Refused { get; init; }
 }

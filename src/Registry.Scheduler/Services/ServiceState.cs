@@ -22,9 +22,10 @@ public static class ServiceStatuses
 /// <summary>
 /// One deployment of a service: a task definition rolled out to the desired count. The newest is
 /// PRIMARY; older ones are ACTIVE until their last task has stopped. Its id is what its tasks carry as
-/// startedBy, as in ECS (<c>ecs-svc/</c> and 19 digits).
+/// startedBy, as in ECS (<c>ecs-svc/</c> and 19 digits). <see cref="Rollback"/> marks one the circuit
+/// breaker started to go back: if it fails too, nothing rolls back again.
 /// </summary>
-public sealed record ServiceDeployment(string Id, long TaskDefinitionId, string Status, string RolloutState, string? RolloutStateReason, DateTime CreatedAt, DateTime UpdatedAt)
+public sealed record ServiceDeployment(string Id, long TaskDefinitionId, string Status, string RolloutState, string? RolloutStateReason, DateTime CreatedAt, DateTime UpdatedAt, bool Rollback = false)
 {
     public static string NewId() => "ecs-svc/" + string.Concat(Enumerable.Range(0, 19).Select(i => (char)('0' + Random.Shared.Next(i == 0 ? 1 : 0, 10))));
 

@@ -50,10 +50,10 @@ internal sealed partial class EcsService
                 primary = primary with { RolloutState = ServiceStatuses.Failed, RolloutStateReason = "ECS deployment circuit breaker: tasks failed to start.", UpdatedAt = now };
                 deployments[0] = primary;
                 Event($"deployment {primary.Id} deployment failed: tasks failed to start.");
-                if (service.CircuitBreakerRollback && deployments.Skip(1).FirstOrDefault(d => d.RolloutState == ServiceStatuses.Completed) is { } good)
+                if (service.CircuitBreakerRollback && !primary.Rollback && deployments.Skip(1).FirstOrDefault(d => d.RolloutState == ServiceStatuses.Completed) is { } good)
                 {
                     var rollback = new ServiceDeployment(ServiceDeployment.NewId(), good.TaskDefinitionId, ServiceStatuses.Primary, ServiceStatuses.InProgress,
-                        $"ECS deployment circuit breaker: rolling back to deploymentId {good.Id}.", now, now);
+                        $"ECS deployment circuit breaker: rolling back to deploymentId {good.Id}.", now, now, Rollback: true);
                     deployments.Insert(0, rollback);
                     deployments[1] = primary with { Status = "ACTIVE" };
                     primary = rollback;
@@ -64,13 +64,24 @@ internal sealed partial class EcsService
         }
 
         var draining = service.Status == ServiceStatuses.Draining;
+        var checks = definitions.ToDictionary(d => d.Key, d => CheckedContainers(d.Value));
         var serving = live.Where(t => t.DesiredStatus == TaskStatuses.Running)
-            .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, Serves(t, definitions), t.CreatedAt)).ToList();
+            .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, StateOf(t, checks.GetValueOrDefault(t.TaskDefinitionId) ?? []), t.CreatedAt)).ToList();
         var step = RollingUpdate.Next(
             new DeploymentLimits(draining ? 0 : service.DesiredCount, service.MinimumHealthyPercent, service.MaximumPercent),
             primary.Id,
             serving,
             canStart: !draining && primary.RolloutState != ServiceStatuses.Failed);
+
+        // Tasks that keep failing are started ever more slowly, as ECS throttles them.
+        var recentFailures = await db.Tasks.CountAsync(t => t.ClusterId == clusterId && t.Group == group && t.StoppedAt > now.AddMinutes(-15)
+            && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited), cancellationToken);
+        var lastStart = await db.Tasks.Where(t => t.ClusterId == clusterId && t.Group == group).MaxAsync(t => (DateTime?)t.CreatedAt, cancellationToken);
+        if (step.Start > 0 && lastStart is { } last && now - last < RollingUpdate.RestartDelay(recentFailures))
+        {
+            Event("is unable to consistently start tasks successfully.");
+            step = step with { Start = 0 };
+        }
 
         var wake = new List<long>();
         var stopped = live.Where(t => step.Stop.Contains(t.TaskId)).ToList();
@@ -88,17 +99,22 @@ internal sealed partial class EcsService
         var started = step.Start > 0 ? await StartServiceTasksAsync(db, cluster, service, definitions[primary.TaskDefinitionId], primary, step.Start, Event, cancellationToken) : [];
         wake.AddRange(started.Select(t => t.ContainerInstanceId!.Value));
 
-        // An old deployment goes once its last task has stopped (a failed one stays in view until the
-        // deployment that replaced it has completed); the primary completes at its desired count.
+        // The primary completes at its desired count once no older deployment has a task left. An old
+        // deployment goes once its last task has stopped, except while the primary still rolls out: then
+        // failed ones stay in view and the last completed one stays for the circuit breaker to roll back to.
         var remaining = live.Where(t => t.LastStatus != TaskStatuses.Stopped).Select(t => t.StartedBy).ToHashSet(StringComparer.Ordinal);
-        deployments = [deployments[0], .. deployments.Skip(1).Where(d => remaining.Contains(d.Id) || (d.RolloutState == ServiceStatuses.Failed && primary.RolloutState == ServiceStatuses.InProgress))];
         var steady = stopped.Count == 0 && started.Count == 0 && deployments.Skip(1).All(d => !remaining.Contains(d.Id))
-            && serving.Count(t => t.Healthy && t.DeploymentId == primary.Id) == (draining ? 0 : service.DesiredCount);
+            && serving.Count(t => t.Serving && t.DeploymentId == primary.Id) == (draining ? 0 : service.DesiredCount);
         if (steady && primary.RolloutState == ServiceStatuses.InProgress)
         {
-            deployments[0] = primary with { RolloutState = ServiceStatuses.Completed, RolloutStateReason = "ECS deployment " + primary.Id + " completed.", UpdatedAt = now };
+            primary = primary with { RolloutState = ServiceStatuses.Completed, RolloutStateReason = "ECS deployment " + primary.Id + " completed.", UpdatedAt = now };
+            deployments[0] = primary;
             Event($"deployment {primary.Id} has completed.");
         }
+
+        var lastCompleted = deployments.Skip(1).FirstOrDefault(d => d.RolloutState == ServiceStatuses.Completed);
+        deployments = [deployments[0], .. deployments.Skip(1).Where(d => remaining.Contains(d.Id)
+            || (primary.RolloutState == ServiceStatuses.InProgress && (d.RolloutState == ServiceStatuses.Failed || d == lastCompleted)))];
 
         if (draining && live.Count == 0)
         {
@@ -152,17 +168,22 @@ internal sealed partial class EcsService
         return tasks;
     }
 
-    /// <summary>RUNNING and not UNHEALTHY; HEALTHY when the task definition has health checks.</summary>
-    private static bool Serves(TaskEntity task, Dictionary<long, TaskDefinitionEntity> definitions)
+    /// <summary>
+    /// Serving once RUNNING and, when its essential containers have health checks, all of those HEALTHY;
+    /// Unhealthy as soon as one of them is UNHEALTHY.
+    /// </summary>
+    private static ServiceTaskState StateOf(TaskEntity task, HashSet<string> checkedContainers)
     {
-        if (task.LastStatus != TaskStatuses.Running)
-        {
-            return false;
-        }
-
-        var health = TaskLifecycle.TaskHealth(TaskContainer.ReadAll(task.Containers));
-        var checks = definitions.TryGetValue(task.TaskDefinitionId, out var definition)
-            && JsonNode.Parse(definition.Document)?["containerDefinitions"] is JsonArray containers && containers.Any(c => c?["healthCheck"] is JsonObject);
-        return checks ? health == "HEALTHY" : health != "UNHEALTHY";
+        var containers = TaskContainer.ReadAll(task.Containers).Where(c => checkedContainers.Contains(c.Name)).ToList();
+        return containers.Any(c => c.HealthStatus == "UNHEALTHY") ? ServiceTaskState.Unhealthy
+            : task.LastStatus == TaskStatuses.Running && containers.All(c => c.HealthStatus == "HEALTHY") ? ServiceTaskState.Serving
+            : ServiceTaskState.Starting;
     }
+
+    /// <summary>The essential containers of the task definition that have a health check.</summary>
+    private static HashSet<string> CheckedContainers(TaskDefinitionEntity definition) =>
+        (JsonNode.Parse(definition.Document)?["containerDefinitions"] as JsonArray ?? [])
+            .Where(c => c?["healthCheck"] is JsonObject && (bool?)c["essential"] != false)
+            .Select(c => (string)c!["name"]!)
+            .ToHashSet(StringComparer.Ordinal);
 }

@@ -21,6 +21,9 @@ internal sealed partial class EcsService
     private const int DefaultMaximumPercent = 200;
     private const int DefaultMinimumHealthyPercent = 100;
 
+    /// <summary>ECS's quota of tasks per service.</summary>
+    private const int MaximumDesiredCount = 5000;
+
     private async Task<object> CreateServiceAsync(AwsCall call)
     {
         var cluster = await ActiveClusterAsync(call, call.Optional("cluster") ?? "default");
@@ -39,7 +42,18 @@ internal sealed partial class EcsService
             throw AwsApiException.InvalidParameter("loadBalancers are not available yet: services run without a load balancer.");
         }
 
-        var desired = NonNegative(call.Body, "desiredCount") ?? throw AwsApiException.InvalidParameter("desiredCount is required");
+        if (call.Optional("schedulingStrategy") is { } strategy && strategy != "REPLICA")
+        {
+            throw AwsApiException.InvalidParameter($"schedulingStrategy {strategy} is not available here: REPLICA.");
+        }
+
+        if (call.Body.TryGetProperty("deploymentController", out var controller) && controller.ValueKind != JsonValueKind.Null
+            && (controller.ValueKind != JsonValueKind.Object || Text(controller, "type") is not (null or "ECS")))
+        {
+            throw AwsApiException.InvalidParameter("deploymentController is not available here: ECS (rolling updates).");
+        }
+
+        var desired = DesiredCount(call) ?? throw AwsApiException.InvalidParameter("desiredCount is required");
         var (maximum, minimum, breaker, rollback) = ReadDeploymentConfiguration(call, DefaultMaximumPercent, DefaultMinimumHealthyPercent, false, false);
         var strategies = call.Array("placementStrategy", required: false);
         var constraints = call.Array("placementConstraints", required: false);
@@ -51,6 +65,11 @@ internal sealed partial class EcsService
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
         await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
+        if (!await db.Clusters.AnyAsync(c => c.Id == cluster.Id && c.Status == "ACTIVE", call.Context.RequestAborted))
+        {
+            throw ClusterNotFound();
+        }
+
         if (await db.Services.AnyAsync(s => s.ClusterId == cluster.Id && s.Name == name && s.Status != ServiceStatuses.Inactive, call.Context.RequestAborted))
         {
             throw AwsApiException.InvalidParameter("Creation of service was not idempotent.");
@@ -94,7 +113,7 @@ internal sealed partial class EcsService
             RequireActive(definition);
         }
 
-        var desired = NonNegative(call.Body, "desiredCount");
+        var desired = DesiredCount(call);
         var strategies = call.Body.TryGetProperty("placementStrategy", out _) ? call.Array("placementStrategy", required: false) : null;
         var constraints = call.Body.TryGetProperty("placementConstraints", out _) ? call.Array("placementConstraints", required: false) : null;
         _ = Parse(() => (strategies ?? []).Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
@@ -232,9 +251,12 @@ internal sealed partial class EcsService
         var deployments = ServiceDeployment.ReadAll(service.Deployments);
         var ids = deployments.Select(d => d.Id).ToList();
         var group = ServiceStatuses.Group(service.Name);
-        var tasks = await db.Tasks.AsNoTracking().Where(t => t.ClusterId == service.ClusterId && t.Group == group && ids.Contains(t.StartedBy!))
-            .Where(t => t.DesiredStatus == TaskStatuses.Running || t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited)
-            .Select(t => new { t.StartedBy, t.LastStatus, t.DesiredStatus, t.StopCode }).ToListAsync(cancellationToken);
+        var tasks = await db.Tasks.AsNoTracking().Where(t => t.ClusterId == service.ClusterId && t.Group == group && ids.Contains(t.StartedBy!) && t.DesiredStatus == TaskStatuses.Running)
+            .Select(t => new { t.StartedBy, t.LastStatus, t.DesiredStatus }).ToListAsync(cancellationToken);
+        var failed = await db.Tasks.AsNoTracking()
+            .Where(t => t.ClusterId == service.ClusterId && t.Group == group && ids.Contains(t.StartedBy!) && t.LastStatus == TaskStatuses.Stopped
+                && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited))
+            .GroupBy(t => t.StartedBy!).Select(g => new { Deployment = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Deployment, g => g.Count, cancellationToken);
         var definitionIds = deployments.Select(d => d.TaskDefinitionId).Append(service.TaskDefinitionId).Distinct().ToList();
         var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => definitionIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => TaskDefinitionArn(d.Family, d.Revision), cancellationToken);
         int Running(string? deployment) => tasks.Count(t => (deployment is null || t.StartedBy == deployment) && t.DesiredStatus == TaskStatuses.Running && t.LastStatus == TaskStatuses.Running);
@@ -267,7 +289,7 @@ internal sealed partial class EcsService
                 desiredCount = i == 0 ? service.DesiredCount : 0,
                 pendingCount = Pending(d.Id),
                 runningCount = Running(d.Id),
-                failedTasks = tasks.Count(t => t.StartedBy == d.Id && t.LastStatus == TaskStatuses.Stopped),
+                failedTasks = failed.GetValueOrDefault(d.Id),
                 createdAt = AwsCallExtensions.Epoch(d.CreatedAt),
                 updatedAt = AwsCallExtensions.Epoch(d.UpdatedAt),
                 launchType = "EC2",
@@ -319,6 +341,12 @@ internal sealed partial class EcsService
 
         return (maximum, minimum, breaker, rollback);
     }
+
+    private static int? DesiredCount(AwsCall call) => NonNegative(call.Body, "desiredCount") switch
+    {
+        > MaximumDesiredCount => throw AwsApiException.InvalidParameter($"desiredCount must be at most {MaximumDesiredCount}"),
+        var count => count,
+    };
 
     /// <summary>A non-negative integer member, or null when absent.</summary>
     private static int? NonNegative(JsonElement body, string name) =>

@@ -142,8 +142,12 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         var name = ClusterName(call.Required("cluster"));
         await AuthorizeAsync(call, "ecs:DeleteCluster", ClusterArn(name));
         await using var db = await DbAsync(call);
+        await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
         var cluster = await db.Clusters.FirstOrDefaultAsync(c => c.Name == name && c.Status == "ACTIVE", call.Context.RequestAborted)
                       ?? throw ClusterNotFound();
+
+        // Held so that no service is created in the cluster between the check and the delete.
+        await db.LockRowsAsync(call.Context.RequestServices.GetRequiredService<IRowLocks>().ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
         if (await db.Services.AnyAsync(s => s.ClusterId == cluster.Id && s.Status != Scheduler.Services.ServiceStatuses.Inactive, call.Context.RequestAborted))
         {
             throw new AwsApiException("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.");
@@ -151,6 +155,7 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
 
         cluster.Status = "INACTIVE";
         await db.SaveChangesAsync(call.Context.RequestAborted);
+        await transaction.CommitAsync(call.Context.RequestAborted);
         await DurableAsync(call);
         return new { cluster = Describe(cluster) };
     }

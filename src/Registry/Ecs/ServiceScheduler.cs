@@ -85,6 +85,11 @@ internal sealed partial class ServiceScheduler(
             {
                 // Changed by an API call meanwhile: the next pass starts from the new state.
             }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // One service failing must not hold up the others.
+                Log.ServiceFailed(logger, id, e);
+            }
         }
     }
 
@@ -92,5 +97,8 @@ internal sealed partial class ServiceScheduler(
     {
         [LoggerMessage(EventId = 5101, Level = LogLevel.Warning, Message = "A service scheduler pass failed; the next pass retries")]
         public static partial void Failed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5102, Level = LogLevel.Warning, Message = "Scheduling service {ServiceId} failed; the next pass retries")]
+        public static partial void ServiceFailed(ILogger logger, long serviceId, Exception exception);
     }
 }

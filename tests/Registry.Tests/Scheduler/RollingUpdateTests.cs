@@ -6,7 +6,10 @@ public sealed class RollingUpdateTests
 {
     private static readonly DateTime T0 = new(2026, 11, 26, 12, 0, 0, DateTimeKind.Utc);
 
-    private static ServiceTask Task(string id, string deployment, bool healthy = true, int minute = 0) => new(id, deployment, healthy, T0.AddMinutes(minute));
+    private static ServiceTask Task(string id, string deployment, bool healthy = true, int minute = 0) =>
+        new(id, deployment, healthy ? ServiceTaskState.Serving : ServiceTaskState.Starting, T0.AddMinutes(minute));
+
+    private static ServiceTask Unhealthy(string id, string deployment) => new(id, deployment, ServiceTaskState.Unhealthy, T0);
 
     [Fact]
     public void A_new_service_starts_its_desired_count()
@@ -112,13 +115,40 @@ public sealed class RollingUpdateTests
     }
 
     [Fact]
-    public void A_failed_deployment_starts_nothing_more()
+    public void A_failed_deployment_starts_nothing_more_and_keeps_the_old_tasks()
     {
-        var step = RollingUpdate.Next(new DeploymentLimits(3, 100, 200), "new", [Task("o1", "old")], canStart: false);
+        var step = RollingUpdate.Next(new DeploymentLimits(2, 50, 200), "new", [Task("o1", "old"), Task("o2", "old"), Task("n1", "new")], canStart: false);
 
         Assert.Equal(0, step.Start);
         Assert.Empty(step.Stop);
     }
+
+    [Fact]
+    public void An_unhealthy_task_is_replaced_as_if_it_had_stopped()
+    {
+        var step = RollingUpdate.Next(new DeploymentLimits(2, 100, 200), "d", [Task("a", "d"), Unhealthy("sick", "d")]);
+
+        Assert.Equal(["sick"], step.Stop);
+        Assert.Equal(1, step.Start);
+    }
+
+    [Fact]
+    public void Huge_counts_do_not_overflow_the_limits()
+    {
+        var limits = new DeploymentLimits(5000, 100, 2000);
+
+        Assert.Equal(100_000, limits.MaximumTotal);
+        Assert.Equal(5000, limits.MinimumHealthy);
+        Assert.Equal(5000, RollingUpdate.Next(limits, "d", []).Start);
+    }
+
+    [Theory]
+    [InlineData(2, 0)]
+    [InlineData(3, 10)]
+    [InlineData(5, 40)]
+    [InlineData(30, 900)]
+    public void Tasks_that_keep_failing_are_restarted_ever_more_slowly(int failures, int seconds) =>
+        Assert.Equal(TimeSpan.FromSeconds(seconds), RollingUpdate.RestartDelay(failures));
 
     [Theory]
     [InlineData(1, 3)]

@@ -4,7 +4,9 @@ using System.Text;
 namespace Registry.Tests.Support;
 
 /// <summary>A real <c>registry agent --config FILE</c> process, as users run it on a worker machine.</summary>
-public sealed class AgentProcess(string configPath) : IDisposable
+/// <param name="configPath">The ecs.config file.</param>
+/// <param name="environment">Variables set for the agent (they override the config file, as the agent reads them last).</param>
+public sealed class AgentProcess(string configPath, IReadOnlyDictionary<string, string>? environment = null) : IDisposable
 {
     private readonly StringBuilder _log = new();
     private Process? _process;
@@ -28,6 +30,11 @@ public sealed class AgentProcess(string configPath) : IDisposable
             start.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
@@ -42,6 +49,8 @@ public sealed class AgentProcess(string configPath) : IDisposable
         await _process!.WaitForExitAsync(limit.Token);
         return _process.ExitCode;
     }
+
+    public bool HasExited => _process!.HasExited;
 
     /// <summary>SIGKILL, as a crash: the agent gets no chance to tidy up.</summary>
     public async Task KillAsync()
