@@ -37,10 +37,7 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         RequireActive(definition);
         RequireEc2LaunchType(call);
-        if (call.Array("loadBalancers", required: false).Count > 0)
-        {
-            throw AwsApiException.InvalidParameter("loadBalancers are not available yet: services run without a load balancer.");
-        }
+        RefuseLoadBalancers(call);
 
         if (call.Optional("schedulingStrategy") is { } strategy && strategy != "REPLICA")
         {
@@ -95,11 +92,7 @@ internal sealed partial class EcsService
             Version = 1,
         };
         db.Services.Add(service);
-        await db.SaveChangesAsync(call.Context.RequestAborted);
-        await transaction.CommitAsync(call.Context.RequestAborted);
-        await DurableAsync(call);
-        WakeServiceScheduler(call);
-        return new { service = await DescribeAsync(db, service, cluster.Name, call.Context.RequestAborted) };
+        return await CommitAsync(call, db, transaction, service, cluster.Name);
     }
 
     private async Task<object> UpdateServiceAsync(AwsCall call)
@@ -118,10 +111,7 @@ internal sealed partial class EcsService
         var constraints = call.Body.TryGetProperty("placementConstraints", out _) ? call.Array("placementConstraints", required: false) : null;
         _ = Parse(() => (strategies ?? []).Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
         _ = Parse(() => (constraints ?? []).Select(c => PlacementConstraint.Create(Text(c, "type") ?? "", Text(c, "expression"))).ToList());
-        if (call.Array("loadBalancers", required: false).Count > 0)
-        {
-            throw AwsApiException.InvalidParameter("loadBalancers are not available yet: services run without a load balancer.");
-        }
+        RefuseLoadBalancers(call);
 
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
@@ -147,11 +137,7 @@ internal sealed partial class EcsService
         }
 
         service.Version++;
-        await db.SaveChangesAsync(call.Context.RequestAborted);
-        await transaction.CommitAsync(call.Context.RequestAborted);
-        await DurableAsync(call);
-        WakeServiceScheduler(call);
-        return new { service = await DescribeAsync(db, service, cluster.Name, call.Context.RequestAborted) };
+        return await CommitAsync(call, db, transaction, service, cluster.Name);
     }
 
     private async Task<object> DeleteServiceAsync(AwsCall call)
@@ -176,11 +162,7 @@ internal sealed partial class EcsService
         service.Status = ServiceStatuses.Draining;
         service.DesiredCount = 0;
         service.Version++;
-        await db.SaveChangesAsync(call.Context.RequestAborted);
-        await transaction.CommitAsync(call.Context.RequestAborted);
-        await DurableAsync(call);
-        WakeServiceScheduler(call);
-        return new { service = await DescribeAsync(db, service, cluster.Name, call.Context.RequestAborted) };
+        return await CommitAsync(call, db, transaction, service, cluster.Name);
     }
 
     private async Task<object> DescribeServicesAsync(AwsCall call)
@@ -239,6 +221,24 @@ internal sealed partial class EcsService
         var names = await query.OrderBy(s => s.Name).Select(s => s.Name).Take(limit + 1).ToListAsync(call.Context.RequestAborted);
         var page = names.Take(limit).ToList();
         return new { serviceArns = page.Select(n => ServiceArn(cluster.Name, n)).ToList(), nextToken = names.Count > limit ? AwsCallExtensions.NextToken(page[^1]) : null };
+    }
+
+    /// <summary>Commits a service change durably, asks the scheduler to act on it, and describes the service.</summary>
+    private async Task<object> CommitAsync(AwsCall call, RegistryDbContext db, Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction transaction, ServiceEntity service, string clusterName)
+    {
+        await db.SaveChangesAsync(call.Context.RequestAborted);
+        await transaction.CommitAsync(call.Context.RequestAborted);
+        await DurableAsync(call);
+        WakeServiceScheduler(call);
+        return new { service = await DescribeAsync(db, service, clusterName, call.Context.RequestAborted) };
+    }
+
+    private static void RefuseLoadBalancers(AwsCall call)
+    {
+        if (call.Array("loadBalancers", required: false).Count > 0)
+        {
+            throw AwsApiException.InvalidParameter("loadBalancers are not available yet: services run without a load balancer.");
+        }
     }
 
     private static async Task<ServiceEntity> FindServiceAsync(RegistryDbContext db, ClusterEntity cluster, string name, CancellationToken cancellationToken) =>
