@@ -54,6 +54,7 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
             throw new ImagePullException($"CannotStartContainerError: logging driver {logDriver} is not in ECS_AVAILABLE_LOGGING_DRIVERS");
         }
 
+        var hostPorts = HostPorts(spec);
         var created = await docker.Containers.CreateContainerAsync(
             new CreateContainerParameters
             {
@@ -84,7 +85,7 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
                     CPUShares = Math.Max(spec.CpuShares, 2),
                     NetworkMode = spec.NetworkMode == "bridge" ? "bridge" : spec.NetworkMode,
                     PortBindings = spec.NetworkMode == "bridge"
-                        ? spec.PortMappings.ToDictionary(p => $"{p.ContainerPort}/{p.Protocol}", p => (IList<PortBinding>)[new PortBinding { HostPort = p.HostPort == 0 ? "" : p.HostPort.ToString(System.Globalization.CultureInfo.InvariantCulture) }])
+                        ? spec.PortMappings.Zip(hostPorts).ToDictionary(p => $"{p.First.ContainerPort}/{p.First.Protocol}", p => (IList<PortBinding>)[new PortBinding { HostPort = p.Second.ToString(System.Globalization.CultureInfo.InvariantCulture) }])
                         : null,
                     LogConfig = new LogConfig { Type = logDriver, Config = LogOptions(logDriver, spec.LogOptions) },
                 },
@@ -92,6 +93,16 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
             cancellationToken);
         await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
         return created.ID;
+    }
+
+    /// <summary>Each port mapping's host port: the one given, or for hostPort 0 one picked outside ECS_RESERVED_PORTS.</summary>
+    private List<int> HostPorts(ContainerSpec spec)
+    {
+        var (low, high) = DynamicHostPorts.EphemeralRange();
+        var taken = spec.PortMappings.Where(p => p.HostPort != 0).Select(p => p.HostPort).ToHashSet();
+        return spec.PortMappings
+            .Select(p => p.HostPort != 0 || spec.NetworkMode != "bridge" ? p.HostPort : DynamicHostPorts.Pick(low, high, config.ReservedPorts, taken, p.Protocol, Random.Shared))
+            .ToList();
     }
 
     /// <summary>The task's log options; json-file logs are rotated (3 files of 10 MiB) unless the task says otherwise.</summary>
