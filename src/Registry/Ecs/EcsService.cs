@@ -93,7 +93,8 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         }
 
         await DurableAsync(call);
-        return new { cluster = Describe(cluster) };
+        var counts = await CountsAsync(db, [cluster.Id], call.Context.RequestAborted);
+        return new { cluster = Describe(cluster, counts[cluster.Id]) };
     }
 
     private async Task<object> DescribeClustersAsync(AwsCall call)
@@ -102,6 +103,7 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         var names = (requested.Count > 0 ? requested : ["default"]).Select(ClusterName).ToList();
         await using var db = await DbAsync(call);
         var found = await db.Clusters.AsNoTracking().Where(c => names.Contains(c.Name)).ToListAsync(call.Context.RequestAborted);
+        var counts = await CountsAsync(db, found.Select(c => c.Id).ToList(), call.Context.RequestAborted);
         var clusters = new List<object>();
         var failures = new List<object>();
         foreach (var name in names)
@@ -109,7 +111,7 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
             await AuthorizeAsync(call, "ecs:DescribeClusters", ClusterArn(name));
             if (found.FirstOrDefault(c => c.Name == name) is { } cluster)
             {
-                clusters.Add(Describe(cluster));
+                clusters.Add(Describe(cluster, counts.GetValueOrDefault(cluster.Id)));
             }
             else
             {
@@ -160,15 +162,31 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
         return new { cluster = Describe(cluster) };
     }
 
-    private object Describe(ClusterEntity cluster) => new
+    /// <summary>Per cluster: ACTIVE container instances, RUNNING and PENDING tasks, ACTIVE services, as DescribeClusters counts them.</summary>
+    private static async Task<Dictionary<long, ClusterCounts>> CountsAsync(RegistryDbContext db, List<long> clusterIds, CancellationToken cancellationToken)
+    {
+        var instances = await db.ContainerInstances.Where(i => clusterIds.Contains(i.ClusterId) && i.Status == "ACTIVE")
+            .GroupBy(i => i.ClusterId).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+        var tasks = await db.Tasks.Where(t => clusterIds.Contains(t.ClusterId) && (t.LastStatus == Scheduler.Tasks.TaskStatuses.Running || t.LastStatus == Scheduler.Tasks.TaskStatuses.Pending))
+            .GroupBy(t => new { t.ClusterId, t.LastStatus }).Select(g => new { g.Key.ClusterId, g.Key.LastStatus, Count = g.Count() }).ToListAsync(cancellationToken);
+        var services = await db.Services.Where(s => clusterIds.Contains(s.ClusterId) && s.Status == Scheduler.Services.ServiceStatuses.Active)
+            .GroupBy(s => s.ClusterId).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key, g => g.Count, cancellationToken);
+        return clusterIds.ToDictionary(id => id, id => new ClusterCounts(
+            instances.GetValueOrDefault(id),
+            tasks.Where(t => t.ClusterId == id && t.LastStatus == Scheduler.Tasks.TaskStatuses.Running).Sum(t => t.Count),
+            tasks.Where(t => t.ClusterId == id && t.LastStatus == Scheduler.Tasks.TaskStatuses.Pending).Sum(t => t.Count),
+            services.GetValueOrDefault(id)));
+    }
+
+    private object Describe(ClusterEntity cluster, ClusterCounts? counts = null) => new
     {
         clusterArn = ClusterArn(cluster.Name),
         clusterName = cluster.Name,
         status = cluster.Status,
-        registeredContainerInstancesCount = 0,
-        runningTasksCount = 0,
-        pendingTasksCount = 0,
-        activeServicesCount = 0,
+        registeredContainerInstancesCount = counts?.Instances ?? 0,
+        runningTasksCount = counts?.RunningTasks ?? 0,
+        pendingTasksCount = counts?.PendingTasks ?? 0,
+        activeServicesCount = counts?.ActiveServices ?? 0,
         statistics = Array.Empty<object>(),
         tags = Array.Empty<object>(),
         settings = new[] { new { name = "containerInsights", value = "disabled" } },
@@ -204,3 +222,6 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
     [GeneratedRegex("^[a-zA-Z0-9_-]{1,255}$")]
     private static partial Regex ClusterNamePattern();
 }
+
+/// <summary>What DescribeClusters counts in a cluster.</summary>
+internal sealed record ClusterCounts(int Instances, int RunningTasks, int PendingTasks, int ActiveServices);

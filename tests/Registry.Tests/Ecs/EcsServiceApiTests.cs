@@ -63,6 +63,11 @@ public abstract class EcsServiceApiTests(RegistryFixture registry) : IAsyncLifet
         Assert.Equal("COMPLETED", service.GetProperty("deployments")[0].GetProperty("rolloutState").GetString());
         Assert.Equal("(service web) has reached a steady state.", Events(service)[0]);
 
+        var cluster = (await _ecs.CallAsync("DescribeClusters", new { clusters = new[] { _cluster } })).Body.GetProperty("clusters")[0];
+        Assert.Equal(1, cluster.GetProperty("registeredContainerInstancesCount").GetInt32());
+        Assert.Equal(2, cluster.GetProperty("runningTasksCount").GetInt32());
+        Assert.Equal(1, cluster.GetProperty("activeServicesCount").GetInt32());
+
         await ReportAsync(tasks[0], "STOPPED", exitCode: 1);
         await PassAsync();
         var now = await ServiceTasksAsync("RUNNING");
