@@ -155,6 +155,11 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws) : IAwsJsonSer
             throw new AwsApiException("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.");
         }
 
+        if (await db.ContainerInstances.AnyAsync(i => i.ClusterId == cluster.Id && i.Status == "ACTIVE", call.Context.RequestAborted))
+        {
+            throw new AwsApiException("ClusterContainsContainerInstancesException", "The Cluster cannot be deleted while Container Instances are active or draining.");
+        }
+
         cluster.Status = "INACTIVE";
         await db.SaveChangesAsync(call.Context.RequestAborted);
         await transaction.CommitAsync(call.Context.RequestAborted);

@@ -166,6 +166,9 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
 
         await _ecs.CallAsync("DeregisterTaskDefinition", new { taskDefinition = family + ":1" });
         Assert.Equal("ClientException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family + ":1" }));
+        Assert.Equal("ClusterContainsContainerInstancesException", await ErrorAsync("DeleteCluster", new { cluster = _cluster }));
+        await _ecs.CallAsync("DeregisterContainerInstance", new { cluster = _cluster, containerInstance = instance, force = true });
+        Assert.Equal("INACTIVE", (await _ecs.CallAsync("DeleteCluster", new { cluster = _cluster })).Body.GetProperty("cluster").GetProperty("status").GetString());
     }
 
     [SkippableFact]
