@@ -45,11 +45,9 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
                 Log.Reregistering(_logger, e.Message);
                 arn = await RegisterAsync(plane, runtime, state with { ContainerInstanceArn = null }, cancellationToken);
             }
-            catch (Exception e) when (e is HttpRequestException or ControlPlaneException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (IsUnreachable(e, cancellationToken))
             {
-                failures++;
-                Log.ControlPlaneUnreachable(_logger, e.Message, failures);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures * 2)), clock, cancellationToken);
+                await WaitAfterFailureAsync(e, ++failures, cancellationToken);
             }
         }
     }
@@ -97,12 +95,22 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
             {
                 throw new AgentConfigException($"The control plane at {config.Endpoint} refused to register this instance: {e.Message}");
             }
-            catch (Exception e) when (e is HttpRequestException or ControlPlaneException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (IsUnreachable(e, cancellationToken))
             {
-                Log.ControlPlaneUnreachable(_logger, e.Message, failures);
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures * 2)), clock, cancellationToken);
+                await WaitAfterFailureAsync(e, failures, cancellationToken);
             }
         }
+    }
+
+    /// <summary>The control plane did not answer (or answered with a failure that may pass); not the agent stopping.</summary>
+    private static bool IsUnreachable(Exception e, CancellationToken cancellationToken) =>
+        e is HttpRequestException or ControlPlaneException or TaskCanceledException && !cancellationToken.IsCancellationRequested;
+
+    /// <summary>Logs the failure and backs off: 2 s per failure in a row, at most 30 s.</summary>
+    private async Task WaitAfterFailureAsync(Exception failure, int failures, CancellationToken cancellationToken)
+    {
+        Log.ControlPlaneUnreachable(_logger, failure.Message, failures);
+        await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, failures * 2)), clock, cancellationToken);
     }
 
     private async Task<string> RegisterAsync(ControlPlaneClient plane, ITaskRuntime runtime, AgentState state, CancellationToken cancellationToken)

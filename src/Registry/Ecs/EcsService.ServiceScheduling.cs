@@ -74,13 +74,16 @@ internal sealed partial class EcsService
             canStart: !draining && primary.RolloutState != ServiceStatuses.Failed);
 
         // Tasks that keep failing are started ever more slowly, as ECS throttles them.
-        var recentFailures = await db.Tasks.CountAsync(t => t.ClusterId == clusterId && t.Group == group && t.StoppedAt > now.AddMinutes(-15)
-            && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited), cancellationToken);
-        var lastStart = await db.Tasks.Where(t => t.ClusterId == clusterId && t.Group == group).MaxAsync(t => (DateTime?)t.CreatedAt, cancellationToken);
-        if (step.Start > 0 && lastStart is { } last && now - last < RollingUpdate.RestartDelay(recentFailures))
+        if (step.Start > 0)
         {
-            Event("is unable to consistently start tasks successfully.");
-            step = step with { Start = 0 };
+            var recentFailures = await db.Tasks.CountAsync(t => t.ClusterId == clusterId && t.Group == group && t.StoppedAt > now.AddMinutes(-15)
+                && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited), cancellationToken);
+            var lastStart = await db.Tasks.Where(t => t.ClusterId == clusterId && t.Group == group).MaxAsync(t => (DateTime?)t.CreatedAt, cancellationToken);
+            if (lastStart is { } last && now - last < RollingUpdate.RestartDelay(recentFailures))
+            {
+                Event("is unable to consistently start tasks successfully.");
+                step = step with { Start = 0 };
+            }
         }
 
         var wake = new List<long>();
@@ -102,7 +105,7 @@ internal sealed partial class EcsService
         // The primary completes at its desired count once no older deployment has a task left. An old
         // deployment goes once its last task has stopped, except while the primary still rolls out: then
         // failed ones stay in view and the last completed one stays for the circuit breaker to roll back to.
-        var remaining = live.Where(t => t.LastStatus != TaskStatuses.Stopped).Select(t => t.StartedBy).ToHashSet(StringComparer.Ordinal);
+        var remaining = live.Select(t => t.StartedBy).ToHashSet(StringComparer.Ordinal);
         var steady = stopped.Count == 0 && started.Count == 0 && deployments.Skip(1).All(d => !remaining.Contains(d.Id))
             && serving.Count(t => t.Serving && t.DeploymentId == primary.Id) == (draining ? 0 : service.DesiredCount);
         if (steady && primary.RolloutState == ServiceStatuses.InProgress)

@@ -252,15 +252,15 @@ internal sealed partial class EcsService
         var ids = deployments.Select(d => d.Id).ToList();
         var group = ServiceStatuses.Group(service.Name);
         var tasks = await db.Tasks.AsNoTracking().Where(t => t.ClusterId == service.ClusterId && t.Group == group && ids.Contains(t.StartedBy!) && t.DesiredStatus == TaskStatuses.Running)
-            .Select(t => new { t.StartedBy, t.LastStatus, t.DesiredStatus }).ToListAsync(cancellationToken);
+            .Select(t => new { t.StartedBy, t.LastStatus }).ToListAsync(cancellationToken);
         var failed = await db.Tasks.AsNoTracking()
             .Where(t => t.ClusterId == service.ClusterId && t.Group == group && ids.Contains(t.StartedBy!) && t.LastStatus == TaskStatuses.Stopped
                 && (t.StopCode == StopCodes.TaskFailedToStart || t.StopCode == StopCodes.EssentialContainerExited))
             .GroupBy(t => t.StartedBy!).Select(g => new { Deployment = g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Deployment, g => g.Count, cancellationToken);
         var definitionIds = deployments.Select(d => d.TaskDefinitionId).Append(service.TaskDefinitionId).Distinct().ToList();
         var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => definitionIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, d => TaskDefinitionArn(d.Family, d.Revision), cancellationToken);
-        int Running(string? deployment) => tasks.Count(t => (deployment is null || t.StartedBy == deployment) && t.DesiredStatus == TaskStatuses.Running && t.LastStatus == TaskStatuses.Running);
-        int Pending(string? deployment) => tasks.Count(t => (deployment is null || t.StartedBy == deployment) && t.DesiredStatus == TaskStatuses.Running && TaskStatuses.Rank(t.LastStatus) < TaskStatuses.Rank(TaskStatuses.Running));
+        int Running(string? deployment) => tasks.Count(t => (deployment is null || t.StartedBy == deployment) && t.LastStatus == TaskStatuses.Running);
+        int Pending(string? deployment) => tasks.Count(t => (deployment is null || t.StartedBy == deployment) && TaskStatuses.Rank(t.LastStatus) < TaskStatuses.Rank(TaskStatuses.Running));
         var serviceArn = ServiceArn(clusterName, service.Name);
         return new
         {
