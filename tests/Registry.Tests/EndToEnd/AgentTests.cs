@@ -91,6 +91,23 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         Assert.True(stopped.GetProperty("containers")[0].TryGetProperty("exitCode", out _), _agent!.Log);
     }
 
+    /// <summary>ECS_CONTAINER_STOP_TIMEOUT is 3 s here: a task that handles SIGTERM exits with its own code, one that ignores it is killed (137).</summary>
+    [SkippableFact]
+    public async Task Stopping_sends_sigterm_and_sigkill_after_the_stop_timeout()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var polite = await RegisterAsync("polite", 64, "trap 'exit 42' TERM; while true; do sleep 1; done");
+        var stubborn = await RegisterAsync("stubborn", 64, "trap '' TERM; while true; do sleep 1; done");
+
+        foreach (var (family, exitCode) in new[] { (polite, 42), (stubborn, 137) })
+        {
+            var taskArn = (await RunAndWaitAsync(family, "RUNNING")).GetProperty("taskArn").GetString()!;
+            await StopAsync(taskArn);
+            var stopped = await WaitForAsync(taskArn, t => t.GetProperty("lastStatus").GetString() == "STOPPED" && t.GetProperty("containers")[0].TryGetProperty("exitCode", out var code) && code.ValueKind == JsonValueKind.Number, $"task {taskArn} to stop with an exit code");
+            Assert.Equal(exitCode, stopped.GetProperty("containers")[0].GetProperty("exitCode").GetInt32());
+        }
+    }
+
     [SkippableFact]
     public async Task A_task_over_its_memory_limit_is_oom_killed_and_reported()
     {
