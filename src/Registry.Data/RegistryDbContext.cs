@@ -194,6 +194,7 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.Property(i => i.Status).HasMaxLength(16);
             e.Property(i => i.Runtime).HasMaxLength(16);
             e.Property(i => i.AgentVersion).HasMaxLength(64);
+            e.Property(i => i.Address).HasMaxLength(255);
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(i => i.ClusterId).OnDelete(DeleteBehavior.Restrict);
         });
 
@@ -210,6 +211,7 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.Property(t => t.DesiredStatus).HasMaxLength(16);
             e.Property(t => t.StopCode).HasMaxLength(32);
             e.Property(t => t.StoppedReason).HasMaxLength(1024);
+            e.Property(t => t.TargetHealth).HasMaxLength(16);
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(t => t.ClusterId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<ContainerInstanceEntity>().WithMany().HasForeignKey(t => t.ContainerInstanceId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<TaskDefinitionEntity>().WithMany().HasForeignKey(t => t.TaskDefinitionId).OnDelete(DeleteBehavior.Restrict);

@@ -156,6 +156,11 @@ namespace Registry.Data.PostgreSql.Migrations
 
                     NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
 
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)");
+
                     b.Property<bool>("AgentConnected")
                         .HasColumnType("boolean");
 
@@ -552,6 +557,13 @@ namespace Registry.Data.PostgreSql.Migrations
                         .IsRequired()
                         .HasColumnType("text");
 
+                    b.Property<int>("HealthCheckGracePeriodSeconds")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("LoadBalancers")
+                        .IsRequired()
+                        .HasColumnType("text");
+
                     b.Property<int>("MaximumPercent")
                         .HasColumnType("integer");
 
@@ -690,6 +702,9 @@ namespace Registry.Data.PostgreSql.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<DateTime?>("DrainingUntil")
+                        .HasColumnType("timestamp with time zone");
+
                     b.Property<DateTime?>("ExecutionStoppedAt")
                         .HasColumnType("timestamp with time zone");
 
@@ -740,6 +755,10 @@ namespace Registry.Data.PostgreSql.Migrations
 
                     b.Property<DateTime?>("StoppingAt")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("TargetHealth")
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
 
                     b.Property<long>("TaskDefinitionId")
                         .HasColumnType("bigint");

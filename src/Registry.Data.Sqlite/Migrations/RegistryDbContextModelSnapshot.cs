@@ -145,6 +145,11 @@ namespace Registry.Data.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Address")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT");
+
                     b.Property<bool>("AgentConnected")
                         .HasColumnType("INTEGER");
 
@@ -528,6 +533,13 @@ namespace Registry.Data.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("HealthCheckGracePeriodSeconds")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("LoadBalancers")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("MaximumPercent")
                         .HasColumnType("INTEGER");
 
@@ -661,6 +673,9 @@ namespace Registry.Data.Sqlite.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("DrainingUntil")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime?>("ExecutionStoppedAt")
                         .HasColumnType("TEXT");
 
@@ -710,6 +725,10 @@ namespace Registry.Data.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("StoppingAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TargetHealth")
+                        .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
                     b.Property<long>("TaskDefinitionId")

@@ -16,6 +16,9 @@ public sealed class ContainerInstanceEntity
     /// <summary><c>ACTIVE</c>, <c>DRAINING</c>, or <c>INACTIVE</c> once deregistered.</summary>
     public required string Status { get; set; }
 
+    /// <summary>The address the instance's published ports are reached at (what a load balancer sends to).</summary>
+    public string Address { get; set; } = "";
+
     public bool AgentConnected { get; set; }
 
     public DateTime LastHeartbeatAt { get; set; }

@@ -33,6 +33,12 @@ public sealed class ServiceEntity
 
     public required string PlacementConstraints { get; set; }
 
+    /// <summary>The service's target groups (loadBalancers: target group, container name and port) as JSON.</summary>
+    public string LoadBalancers { get; set; } = "[]";
+
+    /// <summary>How long after a task starts the balancer's failing health checks do not count against it.</summary>
+    public int HealthCheckGracePeriodSeconds { get; set; }
+
     /// <summary>The deployments (<c>ServiceDeployment</c>), the primary first, as JSON.</summary>
     public required string Deployments { get; set; }
 

@@ -55,6 +55,15 @@ public sealed class TaskEntity
 
     public DateTime? StoppedAt { get; set; }
 
+    /// <summary>
+    /// Set while a load-balanced task is deregistered before it stops: the balancer sends it nothing new
+    /// and its agent is told to stop it only once this time has passed (connection draining).
+    /// </summary>
+    public DateTime? DrainingUntil { get; set; }
+
+    /// <summary>The load balancer's view of the task (<c>initial</c>, <c>healthy</c>, <c>unhealthy</c>); null when no balancer has checked it.</summary>
+    public string? TargetHealth { get; set; }
+
     /// <summary>Raised on every change, as ECS's <c>version</c>.</summary>
     public long Version { get; set; }
 }

@@ -54,3 +54,14 @@ public sealed record ServiceEvent(string Id, DateTime CreatedAt, string Message)
         return JsonSerializer.Serialize(events.Take(Kept));
     }
 }
+
+/// <summary>
+/// One of a service's loadBalancers: the target group (by name) its tasks join, and the container and
+/// container port that receive the group's requests. Stored as JSON on the service.
+/// </summary>
+public sealed record ServiceLoadBalancer(string TargetGroup, string ContainerName, int ContainerPort)
+{
+    public static List<ServiceLoadBalancer> ReadAll(string json) => JsonSerializer.Deserialize<List<ServiceLoadBalancer>>(json) ?? [];
+
+    public static string WriteAll(IEnumerable<ServiceLoadBalancer> loadBalancers) => JsonSerializer.Serialize(loadBalancers);
+}

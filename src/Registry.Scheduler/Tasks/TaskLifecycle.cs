@@ -33,6 +33,26 @@ public static class TaskLifecycle
     }
 
     /// <summary>
+    /// After <see cref="RequestStop"/>, for a task behind a load balancer: it is DEACTIVATING (out of its
+    /// target groups, finishing its requests) and its agent is told to stop it only after <paramref name="until"/>.
+    /// </summary>
+    public static void Drain(TaskEntity task, DateTime until)
+    {
+        if (task.LastStatus == TaskStatuses.Running)
+        {
+            task.LastStatus = TaskStatuses.Deactivating;
+            task.DrainingUntil = until;
+        }
+    }
+
+    /// <summary>Ends a drain: the agent learns at its next poll that the task is to stop.</summary>
+    public static void EndDrain(TaskEntity task)
+    {
+        task.DrainingUntil = null;
+        task.Version++;
+    }
+
+    /// <summary>
     /// Applies an agent's report. Returns whether anything changed; a stale or repeated report (a status
     /// the task has passed) changes only what it adds about containers.
     /// </summary>
@@ -154,6 +174,7 @@ public static class TaskLifecycle
         task.LastStatus = TaskStatuses.Stopped;
         task.ExecutionStoppedAt ??= now;
         task.StoppedAt = now;
+        task.DrainingUntil = null;
     }
 
     private static bool MergeContainers(List<TaskContainer> containers, IReadOnlyList<ContainerReport> reports)

@@ -80,7 +80,8 @@ internal sealed partial class EcsService
             {
                 taskArn = TaskArn(cluster.Name, v.Task.TaskId),
                 version = v.Task.Version,
-                desiredStatus = v.Task.DesiredStatus,
+                // A draining task keeps running until its deregistration delay is over.
+                desiredStatus = v.Task.DrainingUntil is null ? v.Task.DesiredStatus : TaskStatuses.Running,
                 lastStatus = v.Task.LastStatus,
                 taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
                 overrides = JsonNode.Parse(v.Task.Overrides),

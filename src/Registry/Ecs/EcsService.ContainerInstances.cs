@@ -65,6 +65,7 @@ internal sealed partial class EcsService
         instance.Attributes = JsonSerializer.Serialize(attributes, InstanceAttribute.Json);
         instance.Runtime = runtime;
         instance.AgentVersion = agentVersion;
+        instance.Address = attributes.FirstOrDefault(a => a.Name == InstanceAttribute.Address)?.Value ?? RemoteAddress(call);
         instance.AgentConnected = true;
         instance.LastHeartbeatAt = now;
         instance.Version++;
@@ -73,6 +74,10 @@ internal sealed partial class EcsService
         var usage = await InstanceUsageAsync(db, [instance.Id], call.Context.RequestAborted);
         return new { containerInstance = Describe(cluster.Name, instance, usage.GetValueOrDefault(instance.Id)) };
     }
+
+    /// <summary>The address the agent called from, IPv4 when it is one.</summary>
+    private static string RemoteAddress(AwsCall call) =>
+        call.Context.Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : "";
 
     private async Task<object> DescribeContainerInstancesAsync(AwsCall call)
     {

@@ -64,9 +64,13 @@ internal sealed partial class EcsService
         }
 
         var draining = service.Status == ServiceStatuses.Draining;
+        var loadBalancers = ServiceLoadBalancer.ReadAll(service.LoadBalancers);
+        var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
         var checks = definitions.ToDictionary(d => d.Key, d => CheckedContainers(d.Value));
+        var states = live.Where(t => t.DesiredStatus == TaskStatuses.Running)
+            .ToDictionary(t => t.TaskId, t => StateOf(t, checks.GetValueOrDefault(t.TaskDefinitionId) ?? [], loadBalancers.Count > 0, grace, now));
         var serving = live.Where(t => t.DesiredStatus == TaskStatuses.Running)
-            .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, StateOf(t, checks.GetValueOrDefault(t.TaskDefinitionId) ?? []), t.CreatedAt)).ToList();
+            .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, states[t.TaskId].State, t.CreatedAt)).ToList();
         var step = RollingUpdate.Next(
             new DeploymentLimits(draining ? 0 : service.DesiredCount, service.MinimumHealthyPercent, service.MaximumPercent),
             primary.Id,
@@ -88,9 +92,23 @@ internal sealed partial class EcsService
 
         var wake = new List<long>();
         var stopped = live.Where(t => step.Stop.Contains(t.TaskId)).ToList();
+        var drainUntil = now + DrainDelay(loadBalancers);
         foreach (var task in stopped)
         {
-            TaskLifecycle.RequestStop(task, $"Scaling activity initiated by (deployment {task.StartedBy})", StopCodes.ServiceSchedulerInitiated, now);
+            TaskLifecycle.RequestStop(task, states[task.TaskId].Reason ?? $"Scaling activity initiated by (deployment {task.StartedBy})", StopCodes.ServiceSchedulerInitiated, now);
+            if (loadBalancers.Count > 0 && drainUntil > now)
+            {
+                TaskLifecycle.Drain(task, drainUntil);
+            }
+
+            wake.AddRange(task.ContainerInstanceId is { } instance ? [instance] : []);
+        }
+
+        // Drained tasks have had their deregistration delay: now their agents stop them.
+        var drained = live.Where(t => t.DrainingUntil <= now).ToList();
+        foreach (var task in drained)
+        {
+            TaskLifecycle.EndDrain(task);
             wake.AddRange(task.ContainerInstanceId is { } instance ? [instance] : []);
         }
 
@@ -129,7 +147,7 @@ internal sealed partial class EcsService
         }
 
         var written = ServiceDeployment.WriteAll(deployments);
-        if (written != service.Deployments || events != service.Events || stopped.Count > 0 || started.Count > 0 || service.Status == ServiceStatuses.Inactive)
+        if (written != service.Deployments || events != service.Events || stopped.Count > 0 || started.Count > 0 || drained.Count > 0 || service.Status == ServiceStatuses.Inactive)
         {
             service.Deployments = written;
             service.Events = events;
@@ -172,15 +190,26 @@ internal sealed partial class EcsService
     }
 
     /// <summary>
-    /// Serving once RUNNING and, when its essential containers have health checks, all of those HEALTHY;
-    /// Unhealthy as soon as one of them is UNHEALTHY.
+    /// Serving once RUNNING, with all its essential containers' health checks HEALTHY and, behind a load
+    /// balancer, its targets healthy; Unhealthy (and why, for its stoppedReason) as soon as a container
+    /// check fails, or when the balancer finds it unhealthy after the grace period.
     /// </summary>
-    private static ServiceTaskState StateOf(TaskEntity task, HashSet<string> checkedContainers)
+    private static (ServiceTaskState State, string? Reason) StateOf(TaskEntity task, HashSet<string> checkedContainers, bool loadBalanced, TimeSpan grace, DateTime now)
     {
         var containers = TaskContainer.ReadAll(task.Containers).Where(c => checkedContainers.Contains(c.Name)).ToList();
-        return containers.Any(c => c.HealthStatus == "UNHEALTHY") ? ServiceTaskState.Unhealthy
-            : task.LastStatus == TaskStatuses.Running && containers.All(c => c.HealthStatus == "HEALTHY") ? ServiceTaskState.Serving
-            : ServiceTaskState.Starting;
+        if (containers.Any(c => c.HealthStatus == "UNHEALTHY"))
+        {
+            return (ServiceTaskState.Unhealthy, "Task failed container health checks");
+        }
+
+        if (loadBalanced && task.TargetHealth == "unhealthy" && task.StartedAt is { } started && now - started >= grace)
+        {
+            return (ServiceTaskState.Unhealthy, "Task failed ELB health checks");
+        }
+
+        return task.LastStatus == TaskStatuses.Running && containers.All(c => c.HealthStatus == "HEALTHY") && (!loadBalanced || task.TargetHealth == "healthy")
+            ? (ServiceTaskState.Serving, null)
+            : (ServiceTaskState.Starting, null);
     }
 
     /// <summary>The essential containers of the task definition that have a health check.</summary>

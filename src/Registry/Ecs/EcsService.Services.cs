@@ -37,7 +37,8 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         RequireActive(definition);
         RequireEc2LaunchType(call);
-        RefuseLoadBalancers(call);
+        var loadBalancers = ReadLoadBalancers(call) ?? [];
+        RequireLoadBalancersFit(loadBalancers, definition);
 
         if (call.Optional("schedulingStrategy") is { } strategy && strategy != "REPLICA")
         {
@@ -85,6 +86,8 @@ internal sealed partial class EcsService
             CircuitBreakerRollback = rollback,
             PlacementStrategy = JsonSerializer.Serialize(strategies),
             PlacementConstraints = JsonSerializer.Serialize(constraints),
+            LoadBalancers = ServiceLoadBalancer.WriteAll(loadBalancers),
+            HealthCheckGracePeriodSeconds = NonNegative(call.Body, "healthCheckGracePeriodSeconds") ?? 0,
             Deployments = ServiceDeployment.WriteAll([deployment]),
             Events = "[]",
             CreatedBy = Aws.UserArn(call.User.Identity!.Name!),
@@ -111,7 +114,7 @@ internal sealed partial class EcsService
         var constraints = call.Body.TryGetProperty("placementConstraints", out _) ? call.Array("placementConstraints", required: false) : null;
         _ = Parse(() => (strategies ?? []).Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
         _ = Parse(() => (constraints ?? []).Select(c => PlacementConstraint.Create(Text(c, "type") ?? "", Text(c, "expression"))).ToList());
-        RefuseLoadBalancers(call);
+        var loadBalancers = ReadLoadBalancers(call);
 
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
@@ -127,6 +130,13 @@ internal sealed partial class EcsService
         service.DesiredCount = desired ?? service.DesiredCount;
         service.PlacementStrategy = strategies is null ? service.PlacementStrategy : JsonSerializer.Serialize(strategies);
         service.PlacementConstraints = constraints is null ? service.PlacementConstraints : JsonSerializer.Serialize(constraints);
+        service.LoadBalancers = loadBalancers is null ? service.LoadBalancers : ServiceLoadBalancer.WriteAll(loadBalancers);
+        service.HealthCheckGracePeriodSeconds = NonNegative(call.Body, "healthCheckGracePeriodSeconds") ?? service.HealthCheckGracePeriodSeconds;
+        if (definition is not null || loadBalancers is not null)
+        {
+            RequireLoadBalancersFit(ServiceLoadBalancer.ReadAll(service.LoadBalancers), definition ?? await db.TaskDefinitions.FirstAsync(d => d.Id == service.TaskDefinitionId, call.Context.RequestAborted));
+        }
+
         if ((definition is not null && definition.Id != service.TaskDefinitionId) || call.OptionalBool("forceNewDeployment") == true)
         {
             var now = DateTime.UtcNow;
@@ -233,14 +243,6 @@ internal sealed partial class EcsService
         return new { service = await DescribeAsync(db, service, clusterName, call.Context.RequestAborted) };
     }
 
-    private static void RefuseLoadBalancers(AwsCall call)
-    {
-        if (call.Array("loadBalancers", required: false).Count > 0)
-        {
-            throw AwsApiException.InvalidParameter("loadBalancers are not available yet: services run without a load balancer.");
-        }
-    }
-
     private static async Task<ServiceEntity> FindServiceAsync(RegistryDbContext db, ClusterEntity cluster, string name, CancellationToken cancellationToken) =>
         await db.Services.Where(s => s.ClusterId == cluster.Id && s.Name == name).OrderBy(s => s.Status == ServiceStatuses.Inactive).ThenByDescending(s => s.Id).FirstOrDefaultAsync(cancellationToken)
         ?? throw new AwsApiException("ServiceNotFoundException", "Service not found.");
@@ -267,7 +269,8 @@ internal sealed partial class EcsService
             serviceArn,
             serviceName = service.Name,
             clusterArn = ClusterArn(clusterName),
-            loadBalancers = Array.Empty<object>(),
+            loadBalancers = DescribeLoadBalancers(service.LoadBalancers),
+            healthCheckGracePeriodSeconds = service.HealthCheckGracePeriodSeconds,
             serviceRegistries = Array.Empty<object>(),
             status = service.Status,
             desiredCount = service.DesiredCount,

@@ -6,6 +6,7 @@ using Registry.AwsApi;
 using Registry.Data;
 using Registry.Data.Entities;
 using Registry.Scheduler.Placement;
+using Registry.Scheduler.Services;
 using Registry.Scheduler.Tasks;
 
 namespace Registry.Ecs;
@@ -125,8 +126,21 @@ internal sealed partial class EcsService
         await using var db = await DbAsync(call);
         var task = await db.Tasks.FirstOrDefaultAsync(t => t.ClusterId == cluster.Id && t.TaskId == taskId, call.Context.RequestAborted)
                    ?? throw new AwsApiException("InvalidParameterException", "The referenced task was not found.");
-        if (TaskLifecycle.RequestStop(task, reason, StopCodes.UserInitiated, DateTime.UtcNow))
+        var now = DateTime.UtcNow;
+        if (TaskLifecycle.RequestStop(task, reason, StopCodes.UserInitiated, now))
         {
+            // A service's task behind a load balancer leaves its target groups before it stops, as in ECS.
+            if (task.Group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+            {
+                var service = task.Group[ServiceStatuses.Group("").Length..];
+                var loadBalancers = await db.Services.Where(s => s.ClusterId == cluster.Id && s.Name == service && s.Status != ServiceStatuses.Inactive)
+                    .Select(s => s.LoadBalancers).FirstOrDefaultAsync(call.Context.RequestAborted);
+                if (loadBalancers is not null && DrainDelay(ServiceLoadBalancer.ReadAll(loadBalancers)) is var delay && delay > TimeSpan.Zero)
+                {
+                    TaskLifecycle.Drain(task, now + delay);
+                }
+            }
+
             await db.SaveChangesAsync(call.Context.RequestAborted);
             await DurableAsync(call);
             WakeAgents(call, task.ContainerInstanceId is { } instance ? [instance] : []);

@@ -8,6 +8,12 @@ internal sealed record InstanceAttribute(string Name, string? Value)
     /// <summary>The attribute an agent names its runtime with: <c>docker</c> or <c>runc</c>.</summary>
     public const string Runtime = "registry.runtime";
 
+    /// <summary>
+    /// Where the instance's published ports are reached, when not at the address it registered from
+    /// (set with ECS_INSTANCE_ATTRIBUTES, e.g. behind NAT or a proxy).
+    /// </summary>
+    public const string Address = "registry.instance-address";
+
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 }
 

@@ -16,6 +16,7 @@ using Registry.Ecr.Lifecycle;
 using Registry.Ecs;
 using Registry.GarbageCollection;
 using Registry.Iam;
+using Registry.LoadBalancing;
 using Registry.Hosting.Tls;
 using Registry.Storage;
 using Registry.Storage.AzureBlob;
@@ -256,6 +257,13 @@ internal static class RegistryServices
         services.AddHostedService(sp => sp.GetRequiredService<AgentMonitor>());
         services.AddSingleton<ServiceScheduler>();
         services.AddHostedService(sp => sp.GetRequiredService<ServiceScheduler>());
+        services.AddOptions<LoadBalancerOptions>().BindConfiguration(LoadBalancerOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LoadBalancerOptions>, TargetGroupsValidation>();
+        services.AddSingleton(sp => TargetGroups.From(sp.GetRequiredService<IOptions<LoadBalancerOptions>>().Value));
+        services.AddSingleton<TargetTable>();
+        services.AddHostedService<TargetWatcher>();
+        services.AddSingleton<LoadBalancerHost>();
+        services.AddHostedService(sp => sp.GetRequiredService<LoadBalancerHost>());
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
             .ValidateOnStart();

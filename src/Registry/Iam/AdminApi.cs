@@ -137,6 +137,8 @@ internal static class AdminApi
             await c.RequestServices.GetRequiredService<Ecs.TaskLogs>().FindAsync(cluster, taskId, ct) is { } containers
                 ? Ok(new { taskArn = Aws(c).TaskArn(cluster, taskId), containers })
                 : Results.Json(new { __type = "InvalidParameterException", message = "The referenced task was not found." }, statusCode: StatusCodes.Status404NotFound)));
+        api.MapGet("/target-groups", (Delegate)((HttpContext c) => Run(c, "elasticloadbalancing:DescribeTargetHealth", "*", (_, _) =>
+            Task.FromResult(Ok(LoadBalancing.TargetGroupReport.Describe(c.RequestServices.GetRequiredService<LoadBalancing.TargetGroups>(), c.RequestServices.GetRequiredService<LoadBalancing.TargetTable>()))))));
         api.MapGet("/audit-events", (Delegate)((HttpContext c) => Run(c, "cloudtrail:LookupEvents", "*", async (_, ct) =>
             Ok(await c.RequestServices.GetRequiredService<Audit.AuditQuery>().FindAsync(c.Request.Query, ct)))));
         return app;

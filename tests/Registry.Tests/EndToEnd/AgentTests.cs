@@ -18,6 +18,8 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     private (string Id, string Secret) _key;
 
     protected string DataDirectory => e2e.WorkPath(_cluster);
+
+    protected EndToEndFixture EndToEnd => e2e;
     private AgentProcess? _agent;
     private string _image = "";
 
@@ -180,7 +182,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     /// <summary>How many containers the runtime holds for the task, running or not.</summary>
     protected abstract Task<int> ContainerCountAsync(string taskArn);
 
-    private async Task<string> PushBusyboxAsync()
+    private async Task<string> PushBusyboxAsync(string tag = "1")
     {
         var layout = e2e.WorkPath("busybox-image");
         if (!Directory.Exists(layout))
@@ -188,19 +190,22 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
             (await Cli.RunAsync(Path.Combine(Cli.RepositoryRoot, "scripts", "ci", "make-test-image.sh"), ["--busybox", layout])).EnsureSuccess("make-test-image.sh --busybox");
         }
 
-        var image = $"{e2e.Server.HostPort}/e2e/busybox:1";
+        var image = $"{e2e.Server.HostPort}/e2e/busybox:{tag}";
         (await Cli.RunAsync("skopeo", ["copy", "--dest-tls-verify=false", "--dest-creds", $"admin:{ServerProcess.AdminPassword}", $"oci:{layout}:latest", $"docker://{image}"])).EnsureSuccess("skopeo copy busybox");
         return image;
     }
 
-    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null)
+    /// <summary>The busybox image under another tag: a "new image" to roll a service to.</summary>
+    protected Task<string> PushBusyboxAgainAsync(string tag) => PushBusyboxAsync(tag);
+
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null, string? image = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
         var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
         var healthCheck = healthCommand is null ? null : new { command = new[] { "CMD-SHELL", healthCommand }, interval = 5, timeout = 2, retries = 1 };
         var logConfiguration = logOptions is null ? null : new { logDriver = "json-file", options = logOptions };
         var containers = JsonSerializer.Serialize(
-            new[] { new { name = "main", image = _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck, logConfiguration } },
+            new[] { new { name = "main", image = image ?? _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck, logConfiguration } },
             WithoutNulls);
         await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers);
         return family;
@@ -304,6 +309,99 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
         await ServiceTasksRunningAsync(0, exclude: null);
         Assert.Equal("DRAINING", (await EcsAsync("delete-service", "--cluster", Cluster, "--service", "web")).GetProperty("service").GetProperty("status").GetString());
+    }
+
+    [SkippableFact]
+    public async Task Three_copies_behind_the_load_balancer_survive_a_kill_and_roll_to_a_new_image_without_a_failed_request()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        const string Page = "/bin/busybox hostname > /index.html; exec /bin/busybox httpd -f -p 80 -h /";
+        var v1 = await RegisterAsync("lb1", 32, "echo v1 > /v; " + Page, networkMode: "bridge", containerPort: 80);
+        var v2 = await RegisterAsync("lb2", 32, "echo v2 > /v; " + Page, networkMode: "bridge", containerPort: 80, image: await PushBusyboxAgainAsync("2"));
+        var targetGroup = $"arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/{EndToEndFixture.TargetGroup}/0123456789abcdef";
+        await EcsAsync("create-service", "--cluster", Cluster, "--service-name", "web", "--task-definition", v1, "--desired-count", "3",
+            "--load-balancers", $"targetGroupArn={targetGroup},containerName=main,containerPort=80",
+            "--deployment-configuration", "maximumPercent=200,minimumHealthyPercent=100");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var balancer = new Uri($"http://127.0.0.1:{EndToEnd.BalancerPort}/index.html");
+
+        // Three copies on one instance, each on its own dynamic host port, all answering through the balancer.
+        var first = await ServiceTasksRunningAsync(3, exclude: null);
+        Assert.Equal(3, first.Select(t => t.GetProperty("containers")[0].GetProperty("networkBindings")[0].GetProperty("hostPort").GetInt32()).Distinct().Count());
+        var hostnames = first.Select(Hostname).ToHashSet(StringComparer.Ordinal);
+        await WaitAsync(async () => hostnames.SetEquals(await AnswersAsync(http, balancer, 30)), "the balancer to route to the three tasks");
+
+        // A killed task is replaced, and the balancer stops sending to it.
+        var killed = first[0];
+        (await Cli.RunAsync("docker", ["kill", killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker kill");
+        var replaced = await ServiceTasksRunningAsync(3, exclude: killed.GetProperty("taskArn").GetString());
+        var now = replaced.Select(Hostname).ToHashSet(StringComparer.Ordinal);
+        await WaitAsync(async () => now.SetEquals(await AnswersAsync(http, balancer, 30)), "the balancer to route to the replacement only");
+        await WaitAsync(async () => await RolloutStateAsync() == "COMPLETED", "the deployment to be steady");
+
+        // A rolling update to the new image while requests keep coming: none fails.
+        var failures = new List<string>();
+        var versions = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var load = Task.Run(async () =>
+        {
+            var version = new Uri(balancer, "/v");
+            while (!stop.IsCancellationRequested)
+            {
+                try
+                {
+                    using var response = await http.GetAsync(version);
+                    var body = (await response.Content.ReadAsStringAsync()).Trim();
+                    (response.IsSuccessStatusCode ? versions : failures).Add(response.IsSuccessStatusCode ? body : $"{(int)response.StatusCode} {body}");
+                }
+                catch (HttpRequestException e)
+                {
+                    failures.Add(e.Message);
+                }
+            }
+        });
+        await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--task-definition", v2);
+        await WaitAsync(
+            async () => await RolloutStateAsync() == "COMPLETED" && (await ServiceTaskDefinitionsAsync()).All(d => d.Contains(v2, StringComparison.Ordinal)),
+            "the service to roll over to the new image");
+        await Task.Delay(2000);
+        await stop.CancelAsync();
+        await load;
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {failures.Count + versions.Count} requests failed: {string.Join("; ", failures.Take(5))}");
+        Assert.Contains("v1", versions);
+        Assert.Equal("v2", versions[^1]);
+        await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
+        await ServiceTasksRunningAsync(0, exclude: null);
+    }
+
+    private static string Hostname(JsonElement task) => task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()![..12];
+
+    /// <summary>The distinct bodies (task hostnames) of <paramref name="count"/> requests through the balancer; failures are not answers.</summary>
+    private static async Task<HashSet<string>> AnswersAsync(HttpClient http, Uri balancer, int count)
+    {
+        var answers = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await http.GetAsync(balancer);
+            if (response.IsSuccessStatusCode)
+            {
+                answers.Add((await response.Content.ReadAsStringAsync()).Trim());
+            }
+        }
+
+        return answers;
+    }
+
+    private async Task<string> RolloutStateAsync() =>
+        (await EcsAsync("describe-services", "--cluster", Cluster, "--services", "web")).GetProperty("services")[0].GetProperty("deployments")[0].GetProperty("rolloutState").GetString()!;
+
+    /// <summary>The task definitions of the service's tasks that are meant to run.</summary>
+    private async Task<List<string>> ServiceTaskDefinitionsAsync()
+    {
+        var arns = (await EcsAsync("list-tasks", "--cluster", Cluster, "--service-name", "web")).GetProperty("taskArns").EnumerateArray().Select(a => a.GetString()!).ToList();
+        return arns.Count == 0 ? [] : (await EcsAsync(["describe-tasks", "--cluster", Cluster, "--tasks", .. arns])).GetProperty("tasks").EnumerateArray()
+            .Select(t => t.GetProperty("taskDefinitionArn").GetString()!).ToList();
     }
 
     /// <summary>Waits until the service has exactly <paramref name="count"/> tasks meant to run, all RUNNING, none of them <paramref name="exclude"/>.</summary>

@@ -26,6 +26,11 @@ public sealed class EndToEndFixture : IAsyncLifetime
 
     public string WorkPath(string name) => Path.Combine(_root, name);
 
+    /// <summary>The listener of the server's load balancer target group <see cref="TargetGroup"/>.</summary>
+    public int BalancerPort { get; } = ServerProcess.FreePort();
+
+    public const string TargetGroup = "e2e-web";
+
     public async Task InitializeAsync()
     {
         if (!Enabled)
@@ -35,6 +40,11 @@ public sealed class EndToEndFixture : IAsyncLifetime
 
         Directory.CreateDirectory(_root);
         Server = new ServerProcess(Path.Combine(_root, "data"));
+        var group = $"REGISTRY_LoadBalancer__TargetGroups__{TargetGroup}__";
+        Server.Environment[group + "Listener"] = $"http://127.0.0.1:{BalancerPort}";
+        Server.Environment[group + "HealthCheckInterval"] = "00:00:01";
+        Server.Environment[group + "HealthCheckTimeout"] = "00:00:01";
+        Server.Environment[group + "DeregistrationDelay"] = "00:00:03";
         await Server.StartAsync();
         var script = Path.Combine(Cli.RepositoryRoot, "scripts", "ci", "make-test-image.sh");
         var built = (await Cli.RunAsync(script, ["--message", Message, ImageLayout])).EnsureSuccess("make-test-image.sh");
