@@ -4,6 +4,7 @@ using Docker.DotNet;
 using Microsoft.Extensions.Logging;
 using Registry.Agent.Config;
 using Registry.Agent.ControlPlane;
+using Registry.Agent.Credentials;
 using Registry.Agent.Runtimes;
 using Registry.Agent.Tasks;
 
@@ -27,8 +28,16 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
         using var http = new HttpClient { BaseAddress = config.Endpoint, Timeout = PollWait + TimeSpan.FromSeconds(30) };
         var plane = new ControlPlaneClient(http, config);
         var state = AgentState.Load(config.DataDirectory);
+        var credentials = config.TaskIamRoles ? TaskCredentials.Load(config.DataDirectory) : null;
+        await using var endpoint = credentials is null ? null : new CredentialsEndpoint(credentials, config.CredentialsPort, loggers);
+        if (endpoint is not null)
+        {
+            await endpoint.StartAsync(cancellationToken);
+            await CredentialsRoute.RouteAsync(config.CredentialsPort, _logger, cancellationToken);
+        }
+
         var arn = await RegisterUntilAnsweredAsync(plane, runtime, state, cancellationToken);
-        var tasks = new TaskManager(plane, runtime, config, clock, loggers.CreateLogger<TaskManager>());
+        var tasks = new TaskManager(plane, runtime, config, clock, loggers.CreateLogger<TaskManager>(), credentials);
         await tasks.RecoverAsync(cancellationToken);
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
@@ -121,6 +130,11 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
             ["ecs.os-type"] = "linux",
             ["ecs.cpu-architecture"] = System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant() switch { "x64" => "x86_64", "arm64" => "arm64", var other => other },
         };
+        if (config.TaskIamRoles)
+        {
+            attributes["com.amazonaws.ecs.capability.task-iam-role"] = "";
+        }
+
         var memory = TotalMemoryMiB() - config.ReservedMemory;
         var registration = new InstanceRegistration(state.HostId, Environment.ProcessorCount * 1024, memory, AgentVersion, attributes, state.ContainerInstanceArn);
         string arn;

@@ -25,7 +25,16 @@ public sealed record AgentConfig
 
     public required IReadOnlyList<string> LoggingDrivers { get; init; }
 
+    /// <summary>ECS_ENABLE_TASK_IAM_ROLE: tasks get their role's credentials from the agent's credentials endpoint.</summary>
     public required bool TaskIamRoles { get; init; }
+
+    /// <summary>
+    /// The loopback port of the credentials endpoint: 51679 as the ECS agent's, or ECS_CREDENTIALS_PORT
+    /// (a registry addition, for more than one agent on one machine).
+    /// </summary>
+    public int CredentialsPort { get; init; } = DefaultCredentialsPort;
+
+    public const int DefaultCredentialsPort = 51679;
 
     /// <summary>MiB of memory kept from tasks (<c>ECS_RESERVED_MEMORY</c>).</summary>
     public required int ReservedMemory { get; init; }
@@ -134,6 +143,9 @@ public sealed record AgentConfig
             Credentials = authData is null ? RegistryCredentials.None : RegistryCredentials.Parse(Get("ECS_ENGINE_AUTH_TYPE") ?? throw new AgentConfigException("ECS_ENGINE_AUTH_DATA needs ECS_ENGINE_AUTH_TYPE (docker or dockercfg)."), authData),
             LoggingDrivers = Json<string[]>(Get("ECS_AVAILABLE_LOGGING_DRIVERS"), "ECS_AVAILABLE_LOGGING_DRIVERS", "a JSON list such as [\"json-file\",\"none\"]") ?? ["json-file", "none"],
             TaskIamRoles = Bool(Get("ECS_ENABLE_TASK_IAM_ROLE"), "ECS_ENABLE_TASK_IAM_ROLE"),
+            CredentialsPort = Get("ECS_CREDENTIALS_PORT") is { } credentialsPort
+                ? int.TryParse(credentialsPort, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535 ? port : throw new AgentConfigException($"ECS_CREDENTIALS_PORT must be a port number, not '{credentialsPort}'.")
+                : DefaultCredentialsPort,
             ReservedMemory = Get("ECS_RESERVED_MEMORY") is { } memory
                 ? int.TryParse(memory, NumberStyles.None, CultureInfo.InvariantCulture, out var mib) ? mib : throw new AgentConfigException($"ECS_RESERVED_MEMORY must be MiB as a whole number, not '{memory}'.")
                 : 0,

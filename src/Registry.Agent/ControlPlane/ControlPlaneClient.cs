@@ -56,7 +56,8 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
             t["desiredStatus"]!.GetValue<string>(),
             t["lastStatus"]!.GetValue<string>(),
             t["taskDefinition"]!.AsObject(),
-            t["overrides"]?.AsObject() ?? [])).ToList();
+            t["overrides"]?.AsObject() ?? [],
+            t["roleCredentials"] as JsonObject)).ToList();
         return new PollResult(tasks, TimeSpan.FromSeconds(response["heartbeatSeconds"]?.GetValue<int>() ?? 20));
     }
 
@@ -122,8 +123,8 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
 /// <summary>What the agent registers: its resources, attributes, and the ARN it had before a restart.</summary>
 public sealed record InstanceRegistration(string HostId, int Cpu, int Memory, string AgentVersion, IReadOnlyDictionary<string, string> Attributes, string? ContainerInstanceArn);
 
-/// <summary>A task the control plane assigned to this instance, at one version.</summary>
-public sealed record AssignedTask(string TaskArn, long Version, string DesiredStatus, string LastStatus, JsonObject TaskDefinition, JsonObject Overrides);
+/// <summary>A task the control plane assigned to this instance, at one version, with its task role's current credentials if it has one.</summary>
+public sealed record AssignedTask(string TaskArn, long Version, string DesiredStatus, string LastStatus, JsonObject TaskDefinition, JsonObject Overrides, JsonObject? RoleCredentials = null);
 
 public sealed record PollResult(IReadOnlyList<AssignedTask> Tasks, TimeSpan Heartbeat);
 

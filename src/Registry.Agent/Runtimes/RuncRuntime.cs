@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Registry.Agent.Config;
 using Registry.Agent.Images;
@@ -47,7 +46,7 @@ public sealed class RuncRuntime : ITaskRuntime
     {
         foreach (var tool in new[] { Runc, Conmon })
         {
-            if (!File.Exists(Which(tool)))
+            if (!File.Exists(Tools.Which(tool)))
             {
                 return $"{tool} is not installed (apt-get install runc conmon)";
             }
@@ -97,8 +96,8 @@ public sealed class RuncRuntime : ITaskRuntime
         File.Delete(Path.Combine(Exits, id));
 
         var pidFile = Path.Combine(bundle, "pid");
-        var conmon = await RunAsync(Conmon, [
-            "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", Which(Runc), "-b", bundle, "-p", pidFile,
+        var conmon = await Tools.RunAsync(Conmon, [
+            "--api-version", "1", "-c", id, "-u", id, "-n", id, "-r", Tools.Which(Runc), "-b", bundle, "-p", pidFile,
             "-l", "k8s-file:" + LogPath(id), "--log-size-max", logs.MaxBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--exit-dir", Exits, "--persist-dir", Path.Combine(bundle, "persist"), "--socket-dir-path", Path.Combine(Base, "sockets"),
             "--conmon-pidfile", Path.Combine(bundle, "conmon.pid"), "--runtime-arg", "--root=" + StateRoot,
@@ -120,7 +119,7 @@ public sealed class RuncRuntime : ITaskRuntime
             await Task.Delay(50, cancellationToken);
         }
 
-        var started = await RunAsync(Runc, ["--root", StateRoot, "start", id], cancellationToken);
+        var started = await Tools.RunAsync(Runc, ["--root", StateRoot, "start", id], cancellationToken);
         if (started.ExitCode != 0)
         {
             throw new ImagePullException($"CannotStartContainerError: runc start: {started.Error.Trim()}");
@@ -131,7 +130,7 @@ public sealed class RuncRuntime : ITaskRuntime
 
     public async Task StopAsync(string runtimeId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        await RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "TERM"], cancellationToken);
+        await Tools.RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "TERM"], cancellationToken);
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline && (await InspectAsync(runtimeId, cancellationToken)).Running)
         {
@@ -140,7 +139,7 @@ public sealed class RuncRuntime : ITaskRuntime
 
         if ((await InspectAsync(runtimeId, cancellationToken)).Running)
         {
-            await RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "KILL"], cancellationToken);
+            await Tools.RunAsync(Runc, ["--root", StateRoot, "kill", runtimeId, "KILL"], cancellationToken);
         }
 
         // conmon writes the exit code once it has reaped the container.
@@ -161,7 +160,7 @@ public sealed class RuncRuntime : ITaskRuntime
             return new ContainerState(false, int.TryParse(text, out var code) ? code : null, oom, null, []);
         }
 
-        var state = await RunAsync(Runc, ["--root", StateRoot, "state", runtimeId], cancellationToken);
+        var state = await Tools.RunAsync(Runc, ["--root", StateRoot, "state", runtimeId], cancellationToken);
         if (state.ExitCode != 0)
         {
             return new ContainerState(false, null, false, "The container is gone from runc.", []);
@@ -184,7 +183,7 @@ public sealed class RuncRuntime : ITaskRuntime
 
     public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
     {
-        await RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);
+        await Tools.RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);
         _health.Forget(runtimeId);
         File.Delete(Path.Combine(Exits, runtimeId));
         if (Directory.Exists(Bundle(runtimeId)))
@@ -256,10 +255,6 @@ public sealed class RuncRuntime : ITaskRuntime
     private static string Tail(string path) => File.Exists(path) ? string.Join(" | ", File.ReadLines(path).TakeLast(3)) : "no output";
 
     /// <summary>The tool's path on PATH or in /usr/sbin and /usr/bin (a non-login root shell may lack the sbin directories).</summary>
-    private static string Which(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries).Append("/usr/sbin").Append("/usr/bin")
-            .Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists) ?? tool;
-
     /// <summary>Runs a command inside the container; true when it exits 0 within <paramref name="timeout"/>.</summary>
     private async Task<bool> ExecuteAsync(string runtimeId, IReadOnlyList<string> command, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -267,37 +262,12 @@ public sealed class RuncRuntime : ITaskRuntime
         limit.CancelAfter(timeout);
         try
         {
-            return (await RunAsync(Runc, ["--root", StateRoot, "exec", runtimeId, .. command], limit.Token)).ExitCode == 0;
+            return (await Tools.RunAsync(Runc, ["--root", StateRoot, "exec", runtimeId, .. command], limit.Token)).ExitCode == 0;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
         }
-    }
-
-    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string tool, IEnumerable<string> arguments, CancellationToken cancellationToken)
-    {
-        var start = new ProcessStartInfo(Which(tool)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-        var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
-        try
-        {
-            await process.WaitForExitAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            // A command out of time (a health check) must not outlive its caller.
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await output, await error);
     }
 
     private sealed record BundleOwner(string Cluster, string TaskArn, string Container);

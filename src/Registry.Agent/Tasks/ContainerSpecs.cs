@@ -3,10 +3,13 @@ using Registry.Agent.Runtimes;
 
 namespace Registry.Agent.Tasks;
 
-/// <summary>The containers of an assigned task as the runtime runs them: the task definition with the task's overrides.</summary>
+/// <summary>
+/// The containers of an assigned task as the runtime runs them: the task definition with the task's
+/// overrides, over what the agent adds to every container's environment (the task role's credentials URI).
+/// </summary>
 public static class ContainerSpecs
 {
-    public static IReadOnlyList<(ContainerSpec Spec, bool Essential)> From(string cluster, string taskArn, JsonObject taskDefinition, JsonObject overrides)
+    public static IReadOnlyList<(ContainerSpec Spec, bool Essential)> From(string cluster, string taskArn, JsonObject taskDefinition, JsonObject overrides, IReadOnlyDictionary<string, string>? agentEnvironment = null)
     {
         var networkMode = (string?)taskDefinition["networkMode"] ?? "bridge";
         var containerOverrides = overrides["containerOverrides"] as JsonArray ?? [];
@@ -15,7 +18,7 @@ public static class ContainerSpecs
             var definition = node!.AsObject();
             var name = (string)definition["name"]!;
             var containerOverride = containerOverrides.FirstOrDefault(o => (string?)o!["name"] == name)?.AsObject();
-            var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+            var environment = new Dictionary<string, string>(agentEnvironment ?? new Dictionary<string, string>(), StringComparer.Ordinal);
             foreach (var source in new[] { definition["environment"], containerOverride?["environment"] })
             {
                 foreach (var pair in source as JsonArray ?? [])

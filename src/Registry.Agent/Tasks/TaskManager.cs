@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Registry.Agent.Config;
 using Registry.Agent.ControlPlane;
+using Registry.Agent.Credentials;
 using Registry.Agent.Runtimes;
 
 namespace Registry.Agent.Tasks;
@@ -11,9 +12,10 @@ namespace Registry.Agent.Tasks;
 /// exits (an essential container's exit stops its task), reports every transition, and removes stopped
 /// containers after ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION. After a restart it adopts the containers the
 /// runtime still holds, so no task is lost or started twice. Each container's output tail goes to the
-/// control plane with its final state, and every <see cref="LogTailInterval"/> while it runs.
+/// control plane with its final state, and every <see cref="LogTailInterval"/> while it runs. With
+/// ECS_ENABLE_TASK_IAM_ROLE, the tasks' role credentials are kept on the agent's endpoint (<c>credentials</c>).
 /// </summary>
-public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime runtime, AgentConfig config, TimeProvider clock, ILogger logger)
+public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime runtime, AgentConfig config, TimeProvider clock, ILogger logger, TaskCredentials? credentials = null)
 {
     private const string Running = "RUNNING";
     private const string Stopped = "STOPPED";
@@ -67,6 +69,7 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
 
             local.Version = task.Version;
             local.Assigned ??= task;
+            HoldCredentials(task, local.Stopped);
             MarkEssentials(local, task);
             if (task.LastStatus == Stopped && !local.Stopped)
             {
@@ -97,15 +100,21 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         _tasks[task.TaskArn] = local;
         var pullStarted = clock.GetUtcNow();
         await plane.SubmitTaskStateAsync(new TaskStateChange(task.TaskArn, "PENDING", null, [], PullStartedAt: pullStarted), cancellationToken);
-        var specs = ContainerSpecs.From(config.Cluster, task.TaskArn, task.TaskDefinition, task.Overrides);
+        HoldCredentials(task, stopped: false);
+        var specs = ContainerSpecs.From(config.Cluster, task.TaskArn, task.TaskDefinition, task.Overrides, CredentialsEnvironment(task));
         try
         {
+            if (task.TaskDefinition["taskRoleArn"] is not null && credentials is null)
+            {
+                throw new TaskStartException("CannotStartContainerError: the task has a taskRoleArn, and this instance's agent runs without ECS_ENABLE_TASK_IAM_ROLE=true");
+            }
+
             foreach (var (spec, essential) in specs)
             {
                 local.Containers[spec.Name] = new LocalContainer(await runtime.StartAsync(spec, cancellationToken), essential);
             }
         }
-        catch (Exception e) when (e is ImagePullException or Docker.DotNet.DockerApiException or IOException or HttpRequestException)
+        catch (Exception e) when (e is ImagePullException or TaskStartException or Docker.DotNet.DockerApiException or IOException or HttpRequestException)
         {
             var reason = e is Docker.DotNet.DockerApiException api ? $"CannotStartContainerError: {DockerRuntime.Message(api)}" : e.Message;
             Log.StartFailed(logger, task.TaskArn, reason);
@@ -127,8 +136,50 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         local.LogsSentAt = clock.GetUtcNow();
     }
 
+    /// <summary>Keeps the task's latest role credentials on the endpoint while it runs, and drops them once it stopped.</summary>
+    private void HoldCredentials(AssignedTask task, bool stopped)
+    {
+        if (credentials is null)
+        {
+            return;
+        }
+
+        if (task.RoleCredentials is { } role && !stopped && task.LastStatus != Stopped)
+        {
+            credentials.Set(task.TaskArn, role, tokenRequired: NetworkMode(task) != "bridge");
+        }
+        else
+        {
+            credentials.Remove(task.TaskArn);
+        }
+    }
+
+    /// <summary>
+    /// How a task with a role reaches its credentials, as the ECS agent tells it: bridge tasks by the
+    /// relative URI at 169.254.170.2, the others by the full loopback URI and an authorization token.
+    /// </summary>
+    private Dictionary<string, string>? CredentialsEnvironment(AssignedTask task)
+    {
+        if (credentials is null || task.RoleCredentials is null)
+        {
+            return null;
+        }
+
+        var path = $"/v2/credentials/{credentials.IdFor(task.TaskArn)}";
+        return NetworkMode(task) == "bridge"
+            ? new() { ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] = path }
+            : new()
+            {
+                ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = $"http://127.0.0.1:{config.CredentialsPort}{path}",
+                ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = credentials.TokenFor(task.TaskArn),
+            };
+    }
+
+    private static string NetworkMode(AssignedTask task) => (string?)task.TaskDefinition["networkMode"] ?? "bridge";
+
     private async Task StopAsync(string taskArn, LocalTask local, CancellationToken cancellationToken, bool report = true)
     {
+        credentials?.Remove(taskArn);
         if (report)
         {
             await plane.SubmitTaskStateAsync(new TaskStateChange(taskArn, "DEACTIVATING", null, []), cancellationToken);
@@ -299,3 +350,6 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         public static partial void Unknown(ILogger logger, string taskArn);
     }
 }
+
+/// <summary>The task cannot start on this instance; the message is its stoppedReason.</summary>
+public sealed class TaskStartException(string message) : Exception(message);

@@ -23,6 +23,7 @@ namespace Registry.AwsApi;
 internal sealed class SigV4Authenticator(
     IDbContextFactory<RegistryDbContext> dbFactory,
     SecretSealer secrets,
+    RoleSessions roleSessions,
     IOptions<AwsOptions> aws,
     TimeProvider clock)
 {
@@ -75,7 +76,8 @@ internal sealed class SigV4Authenticator(
             throw new AwsApiException("InvalidSignatureException", $"Signature not yet current: {amzDate} is still later than {(now + MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'}", 403);
         }
 
-        var (userName, secret) = await FindKeyAsync(authorization.AccessKeyId, context.RequestAborted);
+        var sessionToken = context.Request.Headers["X-Amz-Security-Token"].ToString();
+        var (userName, secret) = sessionToken.Length > 0 ? OpenSession(authorization.AccessKeyId, sessionToken) : await FindKeyAsync(authorization.AccessKeyId, context.RequestAborted);
         var payloadHash = SigV4Signature.Hex(SHA256.HashData(body));
         if (context.Request.Headers["X-Amz-Content-Sha256"].ToString() is { Length: > 0 } claimed && claimed != payloadHash)
         {
@@ -104,6 +106,12 @@ internal sealed class SigV4Authenticator(
         SweepSeen(now);
         return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, userName), new Claim("access_key_id", authorization.AccessKeyId)], "SigV4", ClaimTypes.Name, ClaimTypes.Role));
     }
+
+    /// <summary>A role session's temporary credentials (task roles): the session's principal and secret, from the token alone.</summary>
+    private (string PrincipalName, string Secret) OpenSession(string accessKeyId, string sessionToken) =>
+        roleSessions.Open(accessKeyId, sessionToken, out var expired) is { } session ? (session.PrincipalName, session.Secret)
+        : expired ? throw new AwsApiException("ExpiredTokenException", "The security token included in the request is expired", 403)
+        : throw new AwsApiException("UnrecognizedClientException", "The security token included in the request is invalid.", 403);
 
     private async Task<(string UserName, string Secret)> FindKeyAsync(string accessKeyId, CancellationToken cancellationToken)
     {

@@ -121,7 +121,7 @@ internal sealed partial class EcrService
             .DecideAsync(call.User, action, repository, call.Context, request => request.Set("aws:TagKeys", tagKeys));
         if (decision != Security.Policies.Decision.Allow)
         {
-            throw new AwsApiException("AccessDeniedException", $"User: {Aws.UserArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {Aws.RepositoryArn(repository)}");
+            throw new AwsApiException("AccessDeniedException", $"User: {Aws.CallerArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {Aws.RepositoryArn(repository)}");
         }
     }
 

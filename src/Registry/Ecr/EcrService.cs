@@ -209,7 +209,7 @@ internal sealed partial class EcrService(IOptions<AwsOptions> aws) : IAwsJsonSer
         {
             var resource = repository is null ? Aws.RegistryArn : Aws.RepositoryArn(repository);
             var why = decision == Decision.ExplicitDeny ? "with an explicit deny" : "because no identity-based or resource-based policy allows the " + action + " action";
-            throw new AwsApiException("AccessDeniedException", $"User: {Aws.UserArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {resource} {why}");
+            throw new AwsApiException("AccessDeniedException", $"User: {Aws.CallerArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {resource} {why}");
         }
     }
 

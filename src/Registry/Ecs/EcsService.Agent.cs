@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Registry.Data;
 using Registry.AwsApi;
 using Registry.Data.Entities;
+using Registry.Iam;
 using Registry.Scheduler.Services;
 using Registry.Scheduler.Tasks;
 
@@ -74,6 +75,13 @@ internal sealed partial class EcsService
         }
 
         var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => views.Select(v => v.Task.TaskDefinitionId).Contains(d.Id)).ToDictionaryAsync(d => d.Id, call.Context.RequestAborted);
+        var sessions = call.Context.RequestServices.GetRequiredService<RoleSessions>();
+        var credentials = new Dictionary<string, (object? Task, object? Execution)>(StringComparer.Ordinal);
+        foreach (var view in views.Where(v => v.Task.LastStatus != TaskStatuses.Stopped))
+        {
+            credentials[view.Task.TaskId] = await RoleCredentialsAsync(db, sessions, view.Task, JsonNode.Parse(definitions[view.Task.TaskDefinitionId].Document)!, call.Context.RequestAborted);
+        }
+
         var answer = new
         {
             tasks = views.Select(v => new
@@ -85,6 +93,8 @@ internal sealed partial class EcsService
                 lastStatus = v.Task.LastStatus,
                 taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
                 overrides = JsonNode.Parse(v.Task.Overrides),
+                roleCredentials = credentials.GetValueOrDefault(v.Task.TaskId).Task,
+                executionRoleCredentials = credentials.GetValueOrDefault(v.Task.TaskId).Execution,
             }).ToList(),
             heartbeatSeconds = (int)AgentTimeout(call).TotalSeconds / 3,
         };

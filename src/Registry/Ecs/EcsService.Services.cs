@@ -36,6 +36,7 @@ internal sealed partial class EcsService
         await AuthorizeAsync(call, "ecs:CreateService", ServiceArn(cluster.Name, name));
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         RequireActive(definition);
+        await RequireAssumableRolesAsync(call, definition);
         RequireEc2LaunchType(call);
         var loadBalancers = ReadLoadBalancers(call) ?? [];
         RequireLoadBalancersFit(loadBalancers, definition);
@@ -90,7 +91,7 @@ internal sealed partial class EcsService
             HealthCheckGracePeriodSeconds = NonNegative(call.Body, "healthCheckGracePeriodSeconds") ?? 0,
             Deployments = ServiceDeployment.WriteAll([deployment]),
             Events = "[]",
-            CreatedBy = Aws.UserArn(call.User.Identity!.Name!),
+            CreatedBy = Aws.CallerArn(call.User.Identity!.Name!),
             CreatedAt = now,
             Version = 1,
         };
@@ -107,6 +108,7 @@ internal sealed partial class EcsService
         if (definition is not null)
         {
             RequireActive(definition);
+            await RequireAssumableRolesAsync(call, definition);
         }
 
         var desired = DesiredCount(call);

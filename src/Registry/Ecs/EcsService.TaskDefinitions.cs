@@ -26,7 +26,7 @@ internal sealed partial class EcsService
         await AuthorizeAsync(call, "ecs:RegisterTaskDefinition", TaskDefinitionArn(family, null));
         var tags = call.Tags("tags", "key", "value");
         await using var db = await DbAsync(call);
-        var registeredBy = Aws.UserArn(call.User.Identity!.Name!);
+        var registeredBy = Aws.CallerArn(call.User.Identity!.Name!);
         for (var attempt = 0; ; attempt++)
         {
             var revision = (await db.TaskDefinitions.Where(t => t.Family == family).MaxAsync(t => (int?)t.Revision, call.Context.RequestAborted) ?? 0) + 1;

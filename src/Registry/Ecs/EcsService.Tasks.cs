@@ -24,6 +24,7 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         await AuthorizeAsync(call, "ecs:RunTask", TaskDefinitionArn(definition.Family, definition.Revision));
         RequireActive(definition);
+        await RequireAssumableRolesAsync(call, definition);
         if (call.Optional("launchType") is { } launchType && launchType != "EC2")
         {
             throw AwsApiException.InvalidParameter($"launchType {launchType} is not available here: EC2 (tasks on registered container instances).");
@@ -64,6 +65,7 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         await AuthorizeAsync(call, "ecs:StartTask", TaskDefinitionArn(definition.Family, definition.Revision));
         RequireActive(definition);
+        await RequireAssumableRolesAsync(call, definition);
         var targets = call.Strings("containerInstances", required: true);
         if (targets.Count is 0 or > 10)
         {

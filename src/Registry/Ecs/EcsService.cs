@@ -215,7 +215,7 @@ internal sealed partial class EcsService(IOptions<AwsOptions> aws, TargetGroups 
     {
         if (await call.Context.RequestServices.GetRequiredService<PolicyAuthorizer>().DecideIdentityAsync(call.User, action, resourceArn, call.Context) != Decision.Allow)
         {
-            throw new AwsApiException("AccessDeniedException", $"User: {Aws.UserArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {resourceArn}");
+            throw new AwsApiException("AccessDeniedException", $"User: {Aws.CallerArn(call.User.Identity!.Name!)} is not authorized to perform: {action} on resource: {resourceArn}");
         }
     }
 

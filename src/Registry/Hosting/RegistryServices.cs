@@ -241,6 +241,7 @@ internal static class RegistryServices
         services.AddSingleton<PolicyStore>();
         services.AddSingleton<PolicyAuthorizer>();
         services.AddSingleton<IamService>();
+        services.AddSingleton<RoleSessions>();
         services.AddSingleton<SigV4Authenticator>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<AuditQuery>();

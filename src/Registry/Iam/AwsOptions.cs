@@ -13,6 +13,10 @@ public sealed class AwsOptions
 
     public string UserArn(string name) => $"arn:aws:iam::{AccountId}:user/{name}";
 
+    /// <summary>The ARN of whoever signs in under <paramref name="principalName"/>: a user, or a role session (<c>arn:aws:sts::…:assumed-role/…</c>).</summary>
+    public string CallerArn(string principalName) =>
+        PrincipalNames.TryGetRole(principalName, out _) ? $"arn:aws:sts::{AccountId}:{principalName}" : UserArn(principalName);
+
     public string GroupArn(string name) => $"arn:aws:iam::{AccountId}:group/{name}";
 
     public string RoleArn(string name) => $"arn:aws:iam::{AccountId}:role/{name}";

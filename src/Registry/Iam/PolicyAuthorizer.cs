@@ -71,7 +71,9 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
     private RequestContext Request(string? userName, string action, string resourceArn, HttpContext context)
     {
         var settings = aws.Value;
-        var principal = userName is null ? null : new Principal(settings.UserArn(userName), settings.AccountId);
+        var principal = userName is null ? null
+            : PrincipalNames.TryGetRole(userName, out var role) ? new Principal(settings.CallerArn(userName), settings.AccountId, settings.RoleArn(role))
+            : new Principal(settings.UserArn(userName), settings.AccountId);
         return new RequestContext(principal, action, resourceArn)
             .WithRequest(context.Connection.RemoteIpAddress, context.Request.IsHttps, clock.GetUtcNow());
     }

@@ -32,8 +32,30 @@ internal sealed partial class PolicyStore(IDbContextFactory<RegistryDbContext> d
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CachedFacts> _resources = new(StringComparer.Ordinal);
 
-    /// <summary>Identity policies of a user: attached to the user and to the user's groups.</summary>
+    /// <summary>
+    /// Identity policies of a principal: for a user, those attached to it and to its groups; for a role
+    /// session, those attached to its role (none once the role is deleted).
+    /// </summary>
     public Task<IReadOnlyList<PolicyDocument>> IdentityPoliciesAsync(string userName, CancellationToken cancellationToken) =>
+        PrincipalNames.TryGetRole(userName, out var role) ? RolePoliciesAsync(role, cancellationToken) : UserPoliciesAsync(userName, cancellationToken);
+
+    private Task<IReadOnlyList<PolicyDocument>> RolePoliciesAsync(string roleName, CancellationToken cancellationToken) =>
+        GetAsync("role:" + roleName, async db =>
+        {
+            var roleId = await db.Roles.Where(r => r.Name == roleName).Select(r => (long?)r.Id).FirstOrDefaultAsync(cancellationToken);
+            if (roleId is null)
+            {
+                return [];
+            }
+
+            var documents = await (from a in db.PolicyAttachments
+                                   join p in db.Policies on a.PolicyId equals p.Id
+                                   where a.PrincipalKind == PrincipalKind.Role && a.PrincipalId == roleId
+                                   select new { p.Name, p.Document }).ToListAsync(cancellationToken);
+            return documents.Select(d => Parse(d.Document, PolicyKind.Identity, $"policy {d.Name}")).ToList();
+        });
+
+    private Task<IReadOnlyList<PolicyDocument>> UserPoliciesAsync(string userName, CancellationToken cancellationToken) =>
         GetAsync("user:" + userName, async db =>
         {
             var userId = await db.Users.Where(u => u.Name == userName).Select(u => (long?)u.Id).FirstOrDefaultAsync(cancellationToken);

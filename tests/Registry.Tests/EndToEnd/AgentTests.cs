@@ -46,6 +46,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
             $"ECS_DATADIR={DataDirectory}",
             "ECS_CONTAINER_STOP_TIMEOUT=3s",
             $"ECS_RUNTIME={runtime}",
+            "ECS_ENABLE_TASK_IAM_ROLE=true",
         ]);
         _agent = new AgentProcess(config);
         _agent.Start();
@@ -179,6 +180,69 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     /// <summary>What the container wrote to stdout and stderr, as the runtime keeps it.</summary>
     protected abstract Task<string> LogsAsync(string runtimeId);
 
+    [SkippableFact]
+    public async Task A_task_fetches_its_roles_credentials_which_pull_but_do_not_push()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var role = $"puller-{_cluster}";
+        var roleArn = await CreatePullerRoleAsync(role);
+        var family = await RegisterAsync("role", 32,
+            "/bin/busybox wget -q -O - --header \"Authorization: $AWS_CONTAINER_AUTHORIZATION_TOKEN\" \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\"; echo; "
+            + "/bin/busybox wget -q -O - \"$AWS_CONTAINER_CREDENTIALS_FULL_URI\" || echo refused without the token; exec /bin/busybox sleep 600",
+            networkMode: "host", taskRoleArn: roleArn);
+
+        var task = await RunAndWaitAsync(family, "RUNNING");
+        var runtimeId = task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!;
+        var logs = "";
+        await WaitAsync(async () => (logs = await LogsAsync(runtimeId)).Contains("refused without the token", StringComparison.Ordinal), "the task to fetch its credentials");
+        var line = logs.Split('\n').First(l => l.Contains("\"AccessKeyId\"", StringComparison.Ordinal));
+        using var fetched = JsonDocument.Parse(line[line.IndexOf('{', StringComparison.Ordinal)..]);
+        var credentials = fetched.RootElement;
+        Assert.Equal(roleArn, credentials.GetProperty("RoleArn").GetString());
+        var session = (credentials.GetProperty("AccessKeyId").GetString()!, credentials.GetProperty("SecretAccessKey").GetString()!, credentials.GetProperty("Token").GetString()!);
+
+        // The real AWS CLI signs with them: ECR's login works, ECS is not the role's.
+        var login = (await _aws.RunAsSessionAsync(session, "ecr", "get-login-password")).EnsureSuccess("aws ecr get-login-password").Output.Trim();
+        Assert.NotEqual(0, (await _aws.RunAsSessionAsync(session, "ecs", "list-clusters")).ExitCode);
+
+        using var v2 = new HttpClient { BaseAddress = e2e.Server.BaseAddress };
+        v2.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("AWS:" + login)));
+        var image = _image[(_image.IndexOf('/') + 1)..].Split(':');
+        using var pull = await v2.GetAsync($"/v2/{image[0]}/manifests/{image[1]}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, pull.StatusCode);
+        using var push = await v2.PostAsync($"/v2/{image[0]}/blobs/uploads/", null);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, push.StatusCode);
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
+    }
+
+    /// <summary>Makes a role only ECS tasks may assume, allowed <see cref="PullActions"/>; its ARN.</summary>
+    protected async Task<string> CreatePullerRoleAsync(string role)
+    {
+        using var admin = e2e.Server.CreateClient();
+        await CreatedAsync(admin.PostAsync("/admin/v1/roles", Json(new
+        {
+            name = role,
+            trustPolicy = JsonSerializer.Serialize(new { Version = "2012-10-17", Statement = new[] { new { Effect = "Allow", Principal = new { Service = "ecs-tasks.amazonaws.com" }, Action = "sts:AssumeRole" } } }),
+        })));
+        await CreatedAsync(admin.PostAsync("/admin/v1/policies", Json(new
+        {
+            name = role,
+            document = JsonSerializer.Serialize(new { Version = "2012-10-17", Statement = new[] { new { Effect = "Allow", Action = PullActions, Resource = "*" } } }),
+        })));
+        Assert.True((await admin.PutAsync($"/admin/v1/roles/{role}/policies/{role}", null)).IsSuccessStatusCode);
+        return $"arn:aws:iam::000000000000:role/{role}";
+    }
+
+    private static readonly string[] PullActions = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"];
+
+    private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), System.Text.Encoding.UTF8, "application/json");
+
+    private static async Task CreatedAsync(Task<HttpResponseMessage> request)
+    {
+        using var response = await request;
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>How many containers the runtime holds for the task, running or not.</summary>
     protected abstract Task<int> ContainerCountAsync(string taskArn);
 
@@ -198,7 +262,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     /// <summary>The busybox image under another tag: a "new image" to roll a service to.</summary>
     protected Task<string> PushBusyboxAgainAsync(string tag) => PushBusyboxAsync(tag);
 
-    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null, string? image = null)
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null, string? image = null, string? taskRoleArn = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
         var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
@@ -207,7 +271,8 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         var containers = JsonSerializer.Serialize(
             new[] { new { name = "main", image = image ?? _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck, logConfiguration } },
             WithoutNulls);
-        await _aws.JsonAsync(_key, "ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers);
+        string[] role = taskRoleArn is null ? [] : ["--task-role-arn", taskRoleArn];
+        await _aws.JsonAsync(_key, ["ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers, .. role]);
         return family;
     }
 
@@ -373,6 +438,25 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         Assert.Equal("v2", versions[^1]);
         await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
         await ServiceTasksRunningAsync(0, exclude: null);
+    }
+
+    [SkippableFact]
+    public async Task A_bridge_task_reaches_its_credentials_at_169_254_170_2()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var roleArn = await CreatePullerRoleAsync($"bridge-{Cluster}");
+        var family = await RegisterAsync("bridge-role", 32,
+            // Busybox's static wget cannot resolve without NSS files in the image: nc speaks the HTTP,
+            // its input held open until the answer is in.
+            "(printf \"GET $AWS_CONTAINER_CREDENTIALS_RELATIVE_URI HTTP/1.0\\r\\nHost: 169.254.170.2\\r\\n\\r\\n\"; /bin/busybox sleep 3) | /bin/busybox nc 169.254.170.2 80; echo; echo fetched; exec /bin/busybox sleep 600",
+            networkMode: "bridge", taskRoleArn: roleArn);
+
+        var task = await RunAndWaitAsync(family, "RUNNING");
+        var runtimeId = task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!;
+        var logs = "";
+        await WaitAsync(async () => (logs = await LogsAsync(runtimeId)).Contains("fetched", StringComparison.Ordinal), "the task to try its credentials");
+        Assert.Contains($"\"RoleArn\":\"{roleArn}\"", logs, StringComparison.Ordinal);
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
     }
 
     private static string Hostname(JsonElement task) => task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()![..12];

@@ -37,6 +37,14 @@ public sealed class AwsCli(ServerProcess server)
     public Task<Cli.Result> RunAsync((string Id, string Secret) key, params string[] arguments) =>
         Cli.RunAsync(Program, [.. arguments, "--endpoint-url", server.BaseAddress.ToString().TrimEnd('/')], environment: Environment(key));
 
+    /// <summary>Runs a command with temporary credentials (a role's: key, secret and session token); it may fail.</summary>
+    public Task<Cli.Result> RunAsSessionAsync((string Id, string Secret, string Token) session, params string[] arguments)
+    {
+        var environment = Environment((session.Id, session.Secret));
+        environment["AWS_SESSION_TOKEN"] = session.Token;
+        return Cli.RunAsync(Program, [.. arguments, "--endpoint-url", server.BaseAddress.ToString().TrimEnd('/')], environment: environment);
+    }
+
     /// <summary>Credentials in the environment only: no profile, config or pager from the machine.</summary>
     private static Dictionary<string, string> Environment((string Id, string Secret) key) => new()
     {

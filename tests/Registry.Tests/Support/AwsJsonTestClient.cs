@@ -4,7 +4,7 @@ using Registry.Security.SigV4;
 namespace Registry.Tests.Support;
 
 /// <summary>Calls an AWS JSON API (ECR by default, or ECS) in process, signed with SigV4 (the signer checked against AWS's published examples).</summary>
-public sealed class AwsJsonTestClient(HttpClient http, string accessKeyId, string secret, string service = "ecr", string targetPrefix = AwsJsonTestClient.EcrTargetPrefix)
+public sealed class AwsJsonTestClient(HttpClient http, string accessKeyId, string secret, string service = "ecr", string targetPrefix = AwsJsonTestClient.EcrTargetPrefix, string? sessionToken = null)
 {
     public const string EcrTargetPrefix = "AmazonEC2ContainerRegistry_V20150921.";
     public const string EcsTargetPrefix = "AmazonEC2ContainerServiceV20141113.";
@@ -26,5 +26,5 @@ public sealed class AwsJsonTestClient(HttpClient http, string accessKeyId, strin
     /// signed <c>amz-sdk-invocation-id</c>, so two calls never share a signature unless one is a replay.
     /// </summary>
     public HttpRequestMessage Sign(string operation, string body, DateTimeOffset signedAt, string? invocationId) =>
-        new SigV4Signer(accessKeyId, secret, Region, service).JsonCall(http.BaseAddress!.Authority, targetPrefix + operation, body, signedAt, invocationId);
+        new SigV4Signer(accessKeyId, secret, Region, service, sessionToken).JsonCall(http.BaseAddress!.Authority, targetPrefix + operation, body, signedAt, invocationId);
 }
