@@ -80,3 +80,6 @@ public sealed class RegistryCredentials
         return colon > 0 ? (text[..colon], text[(colon + 1)..]) : throw new AgentConfigException($"ECS_ENGINE_AUTH_DATA for {entry.Name}: \"auth\" must encode user:password.");
     }
 }
+
+/// <summary>A user and password for one registry, for one pull (a task's execution role's ECR login).</summary>
+public sealed record RegistryLogin(string User, string Password);

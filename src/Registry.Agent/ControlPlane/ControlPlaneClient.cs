@@ -57,8 +57,26 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
             t["lastStatus"]!.GetValue<string>(),
             t["taskDefinition"]!.AsObject(),
             t["overrides"]?.AsObject() ?? [],
-            t["roleCredentials"] as JsonObject)).ToList();
+            t["roleCredentials"] as JsonObject,
+            t["executionRoleCredentials"] as JsonObject)).ToList();
         return new PollResult(tasks, TimeSpan.FromSeconds(response["heartbeatSeconds"]?.GetValue<int>() ?? 20));
+    }
+
+    /// <summary>
+    /// The registry login of a task's execution role (ECR's GetAuthorizationToken signed with the role's
+    /// temporary credentials), which the task's images on this registry are pulled with.
+    /// </summary>
+    public async Task<RegistryLogin> ExecutionRoleLoginAsync(JsonObject credentials, CancellationToken cancellationToken)
+    {
+        var signer = new SigV4Signer((string)credentials["accessKeyId"]!, (string)credentials["secretAccessKey"]!, config.Region, "ecr", (string?)credentials["sessionToken"]);
+        using var message = signer.JsonCall(http.BaseAddress!.Authority, "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", "{}", DateTimeOffset.UtcNow, Guid.NewGuid().ToString());
+        using var response = await http.SendAsync(message, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        var token = response.IsSuccessStatusCode ? (string?)JsonNode.Parse(text)?["authorizationData"]?[0]?["authorizationToken"] : null;
+        var login = token is null ? null : System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token));
+        return login?.IndexOf(':', StringComparison.Ordinal) is int colon and > 0
+            ? new RegistryLogin(login[..colon], login[(colon + 1)..])
+            : throw new Runtimes.ImagePullException($"CannotPullContainerError: the execution role {(string?)credentials["roleArn"]} could not log in to {http.BaseAddress.Authority}: {text.Trim()}");
     }
 
     public Task SubmitTaskStateAsync(TaskStateChange change, CancellationToken cancellationToken)
@@ -123,8 +141,8 @@ public sealed class ControlPlaneClient(HttpClient http, AgentConfig config)
 /// <summary>What the agent registers: its resources, attributes, and the ARN it had before a restart.</summary>
 public sealed record InstanceRegistration(string HostId, int Cpu, int Memory, string AgentVersion, IReadOnlyDictionary<string, string> Attributes, string? ContainerInstanceArn);
 
-/// <summary>A task the control plane assigned to this instance, at one version, with its task role's current credentials if it has one.</summary>
-public sealed record AssignedTask(string TaskArn, long Version, string DesiredStatus, string LastStatus, JsonObject TaskDefinition, JsonObject Overrides, JsonObject? RoleCredentials = null);
+/// <summary>A task the control plane assigned to this instance, at one version, with its task role's and execution role's current credentials if it has them.</summary>
+public sealed record AssignedTask(string TaskArn, long Version, string DesiredStatus, string LastStatus, JsonObject TaskDefinition, JsonObject Overrides, JsonObject? RoleCredentials = null, JsonObject? ExecutionRoleCredentials = null);
 
 public sealed record PollResult(IReadOnlyList<AssignedTask> Tasks, TimeSpan Heartbeat);
 

@@ -23,23 +23,25 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
 
     private readonly Dictionary<string, AuthenticationHeaderValue> _authorizations = new(StringComparer.Ordinal);
 
-    public async Task<PulledImage> PullAsync(string image, CancellationToken cancellationToken)
+    /// <summary>Pulls <paramref name="image"/>, signing in with <paramref name="login"/> when given (a task's execution role) or else the agent's credentials for its registry.</summary>
+    public async Task<PulledImage> PullAsync(string image, CancellationToken cancellationToken, RegistryLogin? login = null)
     {
         var reference = ImageReference.Parse(image);
-        var repository = RepositoryPath(reference);
-        var (manifest, _) = await ManifestAsync(reference, repository, reference.TagOrDigest, cancellationToken);
+        var user = login ?? (credentials.For(reference.Registry) is { } c ? new RegistryLogin(c.User, c.Password) : null);
+        var source = new Source(reference, RepositoryPath(reference), user is null ? null : Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user.User}:{user.Password}")));
+        var (manifest, _) = await ManifestAsync(source, reference.TagOrDigest, cancellationToken);
         if (manifest["manifests"] is JsonArray entries)
         {
             var chosen = entries.Select(e => e!.AsObject()).FirstOrDefault(e => (string?)e["platform"]?["os"] == "linux" && (string?)e["platform"]?["architecture"] == HostArchitecture)
                          ?? throw new ImagePullException($"CannotPullContainerError: {image} has no image for linux/{HostArchitecture}");
-            (manifest, _) = await ManifestAsync(reference, repository, (string)chosen["digest"]!, cancellationToken);
+            (manifest, _) = await ManifestAsync(source, (string)chosen["digest"]!, cancellationToken);
         }
 
-        var config = JsonNode.Parse(await File.ReadAllBytesAsync(await BlobAsync(reference, repository, (string)manifest["config"]!["digest"]!, cancellationToken), cancellationToken))!.AsObject();
+        var config = JsonNode.Parse(await File.ReadAllBytesAsync(await BlobAsync(source, (string)manifest["config"]!["digest"]!, cancellationToken), cancellationToken))!.AsObject();
         var layers = new List<string>();
         foreach (var layer in manifest["layers"]?.AsArray() ?? [])
         {
-            layers.Add(await BlobAsync(reference, repository, (string)layer!["digest"]!, cancellationToken));
+            layers.Add(await BlobAsync(source, (string)layer!["digest"]!, cancellationToken));
         }
 
         return new PulledImage(config, layers);
@@ -56,9 +58,10 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
             ? reference.Repository.Contains('/', StringComparison.Ordinal) ? reference.Repository : "library/" + reference.Repository
             : reference.Repository[(reference.Registry.Length + 1)..];
 
-    private async Task<(JsonObject Manifest, string Digest)> ManifestAsync(ImageReference reference, string repository, string tagOrDigest, CancellationToken cancellationToken)
+    private async Task<(JsonObject Manifest, string Digest)> ManifestAsync(Source source, string tagOrDigest, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(reference, repository, HttpMethod.Get, $"/v2/{repository}/manifests/{tagOrDigest}", ManifestTypes, cancellationToken);
+        var reference = source.Reference;
+        using var response = await SendAsync(source, HttpMethod.Get, $"/v2/{source.Repository}/manifests/{tagOrDigest}", ManifestTypes, cancellationToken);
         var bytes = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
         var expected = tagOrDigest.StartsWith("sha256:", StringComparison.Ordinal) ? tagOrDigest : response.Headers.TryGetValues("Docker-Content-Digest", out var values) ? values.First() : digest;
@@ -71,8 +74,9 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
     }
 
     /// <summary>The cached blob's path, downloading and verifying it first when it is not cached.</summary>
-    private async Task<string> BlobAsync(ImageReference reference, string repository, string digest, CancellationToken cancellationToken)
+    private async Task<string> BlobAsync(Source source, string digest, CancellationToken cancellationToken)
     {
+        var reference = source.Reference;
         if (!digest.StartsWith("sha256:", StringComparison.Ordinal) || digest.Length != 71 || !digest[7..].All(char.IsAsciiHexDigitLower))
         {
             throw new ImagePullException($"CannotPullContainerError: unsupported digest {digest}");
@@ -88,7 +92,7 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
         var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
-            using var response = await SendAsync(reference, repository, HttpMethod.Get, $"/v2/{repository}/blobs/{digest}", null, cancellationToken);
+            using var response = await SendAsync(source, HttpMethod.Get, $"/v2/{source.Repository}/blobs/{digest}", null, cancellationToken);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
             await using (var body = await response.Content.ReadAsStreamAsync(cancellationToken))
@@ -120,8 +124,10 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
     }
 
     /// <summary>Sends a request, answering a Bearer challenge with a token (or a Basic one with the credentials) once.</summary>
-    private async Task<HttpResponseMessage> SendAsync(ImageReference reference, string repository, HttpMethod method, string path, string? accept, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(Source source, HttpMethod method, string path, string? accept, CancellationToken cancellationToken)
     {
+        var reference = source.Reference;
+        var key = $"{reference.Registry}|{source.Repository}|{source.Basic}";
         var scheme = IsLoopback(reference.Registry) ? "http" : "https";
         var uri = new Uri($"{scheme}://{(reference.Registry == "docker.io" ? "registry-1.docker.io" : reference.Registry)}{path}");
         for (var attempt = 0; ; attempt++)
@@ -132,7 +138,7 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
                 request.Headers.TryAddWithoutValidation("Accept", accept);
             }
 
-            if (_authorizations.TryGetValue(reference.Registry + "|" + repository, out var authorization))
+            if (_authorizations.TryGetValue(key, out var authorization))
             {
                 request.Headers.Authorization = authorization;
             }
@@ -150,7 +156,7 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
             if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && response.Headers.WwwAuthenticate.FirstOrDefault() is { } challenge)
             {
                 response.Dispose();
-                _authorizations[reference.Registry + "|" + repository] = await AnswerAsync(reference, challenge, cancellationToken);
+                _authorizations[key] = await AnswerAsync(source, challenge, cancellationToken);
                 continue;
             }
 
@@ -165,9 +171,10 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
         }
     }
 
-    private async Task<AuthenticationHeaderValue> AnswerAsync(ImageReference reference, AuthenticationHeaderValue challenge, CancellationToken cancellationToken)
+    private async Task<AuthenticationHeaderValue> AnswerAsync(Source source, AuthenticationHeaderValue challenge, CancellationToken cancellationToken)
     {
-        var basic = credentials.For(reference.Registry) is { } c ? Convert.ToBase64String(Encoding.UTF8.GetBytes($"{c.User}:{c.Password}")) : null;
+        var reference = source.Reference;
+        var basic = source.Basic;
         if (challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
             return basic is null ? throw new ImagePullException($"CannotPullContainerError: {reference.Registry} wants credentials and ECS_ENGINE_AUTH_DATA has none for it") : new AuthenticationHeaderValue("Basic", basic);
@@ -212,6 +219,9 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
         var host = registry.StartsWith('[') ? registry[1..registry.IndexOf(']', StringComparison.Ordinal)] : registry.Split(':')[0];
         return host == "localhost" || (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address));
     }
+
+    /// <summary>Where one pull reads from, and the Basic credentials (base64 user:password) it signs in with; authorizations are kept per source.</summary>
+    private sealed record Source(ImageReference Reference, string Repository, string? Basic);
 }
 
 /// <summary>A pulled image: its config and its layer blobs (cached files) in order.</summary>

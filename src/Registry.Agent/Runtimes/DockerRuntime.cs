@@ -36,7 +36,7 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
         var image = ImageReference.Parse(spec.Image);
         try
         {
-            var credentials = config.Credentials.For(image.Registry);
+            var credentials = spec.PullLogin ?? (config.Credentials.For(image.Registry) is { } agent ? new RegistryLogin(agent.User, agent.Password) : null);
             await docker.Images.CreateImageAsync(
                 new ImagesCreateParameters { FromImage = image.Repository, Tag = image.TagOrDigest },
                 credentials is { } c ? new AuthConfig { Username = c.User, Password = c.Password, ServerAddress = image.Registry } : new AuthConfig(),

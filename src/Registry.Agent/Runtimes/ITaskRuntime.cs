@@ -1,3 +1,5 @@
+using Registry.Agent.Config;
+
 namespace Registry.Agent.Runtimes;
 
 /// <summary>
@@ -28,7 +30,10 @@ public interface ITaskRuntime : IDisposable
     Task<IReadOnlyList<RuntimeContainer>> ListAsync(string cluster, CancellationToken cancellationToken);
 }
 
-/// <summary>One container to run, from the task definition with the task's overrides applied.</summary>
+/// <summary>
+/// One container to run, from the task definition with the task's overrides applied; <see cref="PullLogin"/>
+/// signs its pull in place of the agent's credentials (the task's execution role).
+/// </summary>
 public sealed record ContainerSpec(
     string Cluster,
     string TaskArn,
@@ -46,7 +51,8 @@ public sealed record ContainerSpec(
     string? User,
     string? LogDriver,
     IReadOnlyDictionary<string, string> LogOptions,
-    HealthCheck? HealthCheck = null);
+    HealthCheck? HealthCheck = null,
+    RegistryLogin? PullLogin = null);
 
 /// <summary>The task definition's healthCheck: a command (<c>CMD</c> or <c>CMD-SHELL</c> form) and its timing in seconds.</summary>
 public sealed record HealthCheck(IReadOnlyList<string> Command, int Interval, int Timeout, int Retries, int StartPeriod);

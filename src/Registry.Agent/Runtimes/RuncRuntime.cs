@@ -63,7 +63,7 @@ public sealed class RuncRuntime : ITaskRuntime
         }
 
         var logs = RuncLogs.From(spec.LogOptions);
-        var image = await _puller.PullAsync(spec.Image, cancellationToken);
+        var image = await _puller.PullAsync(spec.Image, cancellationToken, spec.PullLogin);
         var id = ContainerNames.For(spec);
         var bundle = Bundle(id);
         if (Directory.Exists(bundle))

@@ -104,6 +104,15 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
         var specs = ContainerSpecs.From(config.Cluster, task.TaskArn, task.TaskDefinition, task.Overrides, CredentialsEnvironment(task));
         try
         {
+            if (task.ExecutionRoleCredentials is { } execution)
+            {
+                // Images on the registry this agent reports to are pulled as the task's execution role.
+                var login = await plane.ExecutionRoleLoginAsync(execution, cancellationToken);
+                specs = [.. specs.Select(s => ImageReference.Parse(s.Spec.Image).Registry.Equals(config.Endpoint.Authority, StringComparison.OrdinalIgnoreCase)
+                    ? (s.Spec with { PullLogin = login }, s.Essential)
+                    : s)];
+            }
+
             if (task.TaskDefinition["taskRoleArn"] is not null && credentials is null)
             {
                 throw new TaskStartException("CannotStartContainerError: the task has a taskRoleArn, and this instance's agent runs without ECS_ENABLE_TASK_IAM_ROLE=true");

@@ -215,8 +215,23 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         await StopAsync(task.GetProperty("taskArn").GetString()!);
     }
 
-    /// <summary>Makes a role only ECS tasks may assume, allowed <see cref="PullActions"/>; its ARN.</summary>
-    protected async Task<string> CreatePullerRoleAsync(string role)
+    [SkippableFact]
+    public async Task The_agent_pulls_as_the_tasks_execution_role()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var puller = await RegisterAsync("exec", 32, "echo pulled as the execution role", executionRoleArn: await CreatePullerRoleAsync($"exec-{_cluster}"));
+        var stopped = await RunAndWaitAsync(puller, "STOPPED");
+        Assert.Equal(0, stopped.GetProperty("containers")[0].GetProperty("exitCode").GetInt32());
+
+        // A role that may not pull fails the task, although the agent's own credentials could pull.
+        var refused = await RegisterAsync("noexec", 32, "echo never", executionRoleArn: await CreatePullerRoleAsync($"noexec-{_cluster}", allowed: false));
+        var failed = await RunAndWaitAsync(refused, "STOPPED");
+        Assert.Equal("TaskFailedToStart", failed.GetProperty("stopCode").GetString());
+        Assert.Contains("could not log in", failed.GetProperty("stoppedReason").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Makes a role only ECS tasks may assume, allowed <see cref="PullActions"/> (or nothing); its ARN.</summary>
+    protected async Task<string> CreatePullerRoleAsync(string role, bool allowed = true)
     {
         using var admin = e2e.Server.CreateClient();
         await CreatedAsync(admin.PostAsync("/admin/v1/roles", Json(new
@@ -229,7 +244,11 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
             name = role,
             document = JsonSerializer.Serialize(new { Version = "2012-10-17", Statement = new[] { new { Effect = "Allow", Action = PullActions, Resource = "*" } } }),
         })));
-        Assert.True((await admin.PutAsync($"/admin/v1/roles/{role}/policies/{role}", null)).IsSuccessStatusCode);
+        if (allowed)
+        {
+            Assert.True((await admin.PutAsync($"/admin/v1/roles/{role}/policies/{role}", null)).IsSuccessStatusCode);
+        }
+
         return $"arn:aws:iam::000000000000:role/{role}";
     }
 
@@ -262,7 +281,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     /// <summary>The busybox image under another tag: a "new image" to roll a service to.</summary>
     protected Task<string> PushBusyboxAgainAsync(string tag) => PushBusyboxAsync(tag);
 
-    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null, string? image = null, string? taskRoleArn = null)
+    protected async Task<string> RegisterAsync(string name, int memory, string script, string networkMode = "none", int? containerPort = null, string? healthCommand = null, Dictionary<string, string>? logOptions = null, string? image = null, string? taskRoleArn = null, string? executionRoleArn = null)
     {
         var family = $"{name}-{Guid.NewGuid():N}"[..20];
         var ports = containerPort is { } port ? new[] { new { containerPort = port, hostPort = 0 } } : [];
@@ -271,7 +290,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         var containers = JsonSerializer.Serialize(
             new[] { new { name = "main", image = image ?? _image, memory, essential = true, entryPoint = Shell, command = new[] { script }, portMappings = ports, healthCheck, logConfiguration } },
             WithoutNulls);
-        string[] role = taskRoleArn is null ? [] : ["--task-role-arn", taskRoleArn];
+        string[] role = [.. taskRoleArn is null ? [] : new[] { "--task-role-arn", taskRoleArn }, .. executionRoleArn is null ? [] : new[] { "--execution-role-arn", executionRoleArn }];
         await _aws.JsonAsync(_key, ["ecs", "register-task-definition", "--family", family, "--network-mode", networkMode, "--container-definitions", containers, .. role]);
         return family;
     }
