@@ -212,6 +212,7 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.Property(t => t.StopCode).HasMaxLength(32);
             e.Property(t => t.StoppedReason).HasMaxLength(1024);
             e.Property(t => t.TargetHealth).HasMaxLength(16);
+            e.Property(t => t.LaunchType).HasMaxLength(16);
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(t => t.ClusterId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<ContainerInstanceEntity>().WithMany().HasForeignKey(t => t.ContainerInstanceId).OnDelete(DeleteBehavior.Restrict);
             e.HasOne<TaskDefinitionEntity>().WithMany().HasForeignKey(t => t.TaskDefinitionId).OnDelete(DeleteBehavior.Restrict);
@@ -224,6 +225,7 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.HasIndex(s => s.Status);
             e.Property(s => s.Name).HasMaxLength(255);
             e.Property(s => s.Status).HasMaxLength(16);
+            e.Property(s => s.LaunchType).HasMaxLength(16);
             e.Property(s => s.CreatedBy).HasMaxLength(512);
             e.Property(s => s.Version).IsConcurrencyToken();
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(s => s.ClusterId).OnDelete(DeleteBehavior.Restrict);

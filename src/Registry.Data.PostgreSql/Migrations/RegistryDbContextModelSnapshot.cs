@@ -560,6 +560,11 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<int>("HealthCheckGracePeriodSeconds")
                         .HasColumnType("integer");
 
+                    b.Property<string>("LaunchType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
                     b.Property<string>("LoadBalancers")
                         .IsRequired()
                         .HasColumnType("text");
@@ -718,6 +723,11 @@ namespace Registry.Data.PostgreSql.Migrations
                         .HasColumnType("text");
 
                     b.Property<string>("LastStatus")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<string>("LaunchType")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");

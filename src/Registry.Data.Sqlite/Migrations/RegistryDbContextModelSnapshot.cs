@@ -536,6 +536,11 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<int>("HealthCheckGracePeriodSeconds")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("LaunchType")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("LoadBalancers")
                         .IsRequired()
                         .HasColumnType("TEXT");
@@ -689,6 +694,11 @@ namespace Registry.Data.Sqlite.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LastStatus")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("LaunchType")
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");

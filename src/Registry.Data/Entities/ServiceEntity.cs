@@ -20,6 +20,9 @@ public sealed class ServiceEntity
 
     public int DesiredCount { get; set; }
 
+    /// <summary>What the service's tasks are launched as: <c>EC2</c> or <c>FARGATE</c>.</summary>
+    public string LaunchType { get; set; } = "EC2";
+
     public int MinimumHealthyPercent { get; set; }
 
     public int MaximumPercent { get; set; }

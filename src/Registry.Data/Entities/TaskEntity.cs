@@ -17,6 +17,9 @@ public sealed class TaskEntity
 
     public required string Group { get; set; }
 
+    /// <summary><c>EC2</c> (on the cluster's container instances) or <c>FARGATE</c> (on its capacity agents).</summary>
+    public string LaunchType { get; set; } = "EC2";
+
     public string? StartedBy { get; set; }
 
     public required string LastStatus { get; set; }

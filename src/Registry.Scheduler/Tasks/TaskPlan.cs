@@ -25,7 +25,8 @@ public sealed record TaskPlan(IReadOnlyList<TaskContainer> Containers, int Cpu, 
             containers.Add(new TaskContainer { Name = name, Image = (string)definition["image"]!, Essential = (bool?)definition["essential"] ?? true });
             cpu += containerOverride?.Cpu ?? (int?)definition["cpu"] ?? 0;
             memory += containerOverride?.Memory ?? containerOverride?.MemoryReservation ?? (int?)definition["memory"] ?? (int?)definition["memoryReservation"] ?? 0;
-            if (networkMode != "none" && definition["portMappings"] is JsonArray mappings)
+            // awsvpc tasks have an address of their own (here: a bridge namespace and a dynamic host port), so their ports hold nothing on the host.
+            if (networkMode is not ("none" or "awsvpc") && definition["portMappings"] is JsonArray mappings)
             {
                 ports.AddRange(mappings.Select(m => (int?)m!["hostPort"] ?? 0).Where(p => p > 0));
             }

@@ -91,7 +91,7 @@ internal sealed partial class EcsService
                 // A draining task keeps running until its deregistration delay is over.
                 desiredStatus = v.Task.DrainingUntil is null ? v.Task.DesiredStatus : TaskStatuses.Running,
                 lastStatus = v.Task.LastStatus,
-                taskDefinition = Describe(definitions[v.Task.TaskDefinitionId]),
+                taskDefinition = ForAgent(Describe(definitions[v.Task.TaskDefinitionId])),
                 overrides = JsonNode.Parse(v.Task.Overrides),
                 roleCredentials = credentials.GetValueOrDefault(v.Task.TaskId).Task,
                 executionRoleCredentials = credentials.GetValueOrDefault(v.Task.TaskId).Execution,

@@ -68,9 +68,9 @@ internal sealed partial class EcsService
 
         var document = JsonNode.Parse(definition.Document)!;
         var networkMode = (string?)document["networkMode"] ?? "bridge";
-        if (networkMode is not ("bridge" or "host"))
+        if (networkMode is not ("bridge" or "host" or "awsvpc"))
         {
-            throw AwsApiException.InvalidParameter($"Task definition {definition.Family}:{definition.Revision} has networkMode {networkMode}: a load-balanced service needs bridge or host.");
+            throw AwsApiException.InvalidParameter($"Task definition {definition.Family}:{definition.Revision} has networkMode {networkMode}: a load-balanced service needs bridge, host or awsvpc.");
         }
 
         foreach (var lb in loadBalancers)

@@ -170,9 +170,9 @@ internal sealed partial class EcsService
             .Concat(fromDefinition).Select(c => PlacementConstraint.Create(c.Item1, c.Item2)).ToList();
         var overrides = TaskOverrides.Read(null);
         var request = new TaskRequest(overrides, TaskPlan.From(document, overrides), ServiceStatuses.Group(service.Name), deployment.Id, constraints);
-        var instances = await CapacitiesAsync(db, cluster, null, cancellationToken);
+        var instances = await CapacitiesAsync(db, cluster, null, service.LaunchType, cancellationToken);
         var placement = TaskPlacer.Place(instances, request.Plan.Demand(request.Group), count, strategies, request.Constraints, Random.Shared);
-        var tasks = placement.Placed.Select(instance => NewTask(cluster, definition, instance.Id, request)).ToList();
+        var tasks = placement.Placed.Select(instance => NewTask(cluster, definition, instance.Id, request, service.LaunchType)).ToList();
         db.Tasks.AddRange(tasks);
         if (tasks.Count > 0)
         {
@@ -182,7 +182,7 @@ internal sealed partial class EcsService
         if (tasks.Count < count)
         {
             addEvent(instances.Count == 0
-                ? "was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster."
+                ? $"was unable to place a task because no container instance met all of its requirements. Reason: {NoCapacity(service.LaunchType)}"
                 : $"was unable to place a task because no container instance met all of its requirements. Reason: {string.Join(", ", placement.Failures.Select(f => f.Reason).Distinct())}.");
         }
 

@@ -37,7 +37,7 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         RequireActive(definition);
         await RequireAssumableRolesAsync(call, definition);
-        RequireEc2LaunchType(call);
+        var launchType = ReadLaunchType(call, definition);
         var loadBalancers = ReadLoadBalancers(call) ?? [];
         RequireLoadBalancersFit(loadBalancers, definition);
 
@@ -81,6 +81,7 @@ internal sealed partial class EcsService
             Status = ServiceStatuses.Active,
             TaskDefinitionId = definition.Id,
             DesiredCount = desired,
+            LaunchType = launchType,
             MaximumPercent = maximum,
             MinimumHealthyPercent = minimum,
             CircuitBreakerEnabled = breaker,
@@ -134,6 +135,11 @@ internal sealed partial class EcsService
         service.PlacementConstraints = constraints is null ? service.PlacementConstraints : JsonSerializer.Serialize(constraints);
         service.LoadBalancers = loadBalancers is null ? service.LoadBalancers : ServiceLoadBalancer.WriteAll(loadBalancers);
         service.HealthCheckGracePeriodSeconds = NonNegative(call.Body, "healthCheckGracePeriodSeconds") ?? service.HealthCheckGracePeriodSeconds;
+        if (definition is not null)
+        {
+            RequireCompatible(definition, service.LaunchType);
+        }
+
         if (definition is not null || loadBalancers is not null)
         {
             RequireLoadBalancersFit(ServiceLoadBalancer.ReadAll(service.LoadBalancers), definition ?? await db.TaskDefinitions.FirstAsync(d => d.Id == service.TaskDefinitionId, call.Context.RequestAborted));
@@ -216,15 +222,16 @@ internal sealed partial class EcsService
     {
         var cluster = await ActiveClusterAsync(call, call.Optional("cluster") ?? "default");
         await AuthorizeAsync(call, "ecs:ListServices", ServiceArn(cluster.Name, "*"));
-        if (call.Optional("launchType") is { } launchType && launchType != "EC2")
-        {
-            return new { serviceArns = Array.Empty<string>() };
-        }
 
         var limit = call.MaxResults(100, 10);
         var after = call.PageAfter();
         await using var db = await DbAsync(call);
         var query = db.Services.AsNoTracking().Where(s => s.ClusterId == cluster.Id && s.Status != ServiceStatuses.Inactive);
+        if (call.Optional("launchType") is { } launchType)
+        {
+            query = query.Where(s => s.LaunchType == launchType);
+        }
+
         if (after is not null)
         {
             query = query.Where(s => string.Compare(s.Name, after) > 0);
@@ -278,7 +285,7 @@ internal sealed partial class EcsService
             desiredCount = service.DesiredCount,
             runningCount = Running(null),
             pendingCount = Pending(null),
-            launchType = "EC2",
+            launchType = service.LaunchType,
             taskDefinition = definitions[service.TaskDefinitionId],
             deploymentConfiguration = new
             {
@@ -297,7 +304,7 @@ internal sealed partial class EcsService
                 failedTasks = failed.GetValueOrDefault(d.Id),
                 createdAt = AwsCallExtensions.Epoch(d.CreatedAt),
                 updatedAt = AwsCallExtensions.Epoch(d.UpdatedAt),
-                launchType = "EC2",
+                launchType = service.LaunchType,
                 rolloutState = d.RolloutState,
                 rolloutStateReason = d.RolloutStateReason,
             }).ToList(),
@@ -358,14 +365,6 @@ internal sealed partial class EcsService
         !body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
         : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var n) && n >= 0 ? n
         : throw AwsApiException.InvalidParameter($"{name} must be a non-negative integer");
-
-    private static void RequireEc2LaunchType(AwsCall call)
-    {
-        if (call.Optional("launchType") is { } launchType && launchType != "EC2")
-        {
-            throw AwsApiException.InvalidParameter($"launchType {launchType} is not available here: EC2 (tasks on registered container instances).");
-        }
-    }
 
     private string ServiceArn(string cluster, string name) => $"arn:aws:ecs:{Aws.Region}:{Aws.AccountId}:service/{cluster}/{name}";
 

@@ -25,10 +25,7 @@ internal sealed partial class EcsService
         await AuthorizeAsync(call, "ecs:RunTask", TaskDefinitionArn(definition.Family, definition.Revision));
         RequireActive(definition);
         await RequireAssumableRolesAsync(call, definition);
-        if (call.Optional("launchType") is { } launchType && launchType != "EC2")
-        {
-            throw AwsApiException.InvalidParameter($"launchType {launchType} is not available here: EC2 (tasks on registered container instances).");
-        }
+        var launchType = ReadLaunchType(call, definition);
 
         var count = call.Body.TryGetProperty("count", out var countElement) && countElement.ValueKind != JsonValueKind.Null
             ? countElement.ValueKind == JsonValueKind.Number && countElement.TryGetInt32(out var n) && n is >= 1 and <= 10 ? n : throw AwsApiException.InvalidParameter("count must be an integer from 1 to 10")
@@ -39,14 +36,14 @@ internal sealed partial class EcsService
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
         await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
-        var instances = await CapacitiesAsync(db, cluster, null, call.Context.RequestAborted);
+        var instances = await CapacitiesAsync(db, cluster, null, launchType, call.Context.RequestAborted);
         if (instances.Count == 0)
         {
-            return new { tasks = Array.Empty<object>(), failures = new[] { new { arn = ClusterArn(cluster.Name), reason = "No Container Instances were found in your cluster." } } };
+            return new { tasks = Array.Empty<object>(), failures = new[] { new { arn = ClusterArn(cluster.Name), reason = NoCapacity(launchType) } } };
         }
 
         var placement = TaskPlacer.Place(instances, request.Plan.Demand(request.Group), count, strategies, request.Constraints, Random.Shared);
-        var tasks = placement.Placed.Select(instance => NewTask(cluster, definition, instance.Id, request)).ToList();
+        var tasks = placement.Placed.Select(instance => NewTask(cluster, definition, instance.Id, request, launchType)).ToList();
         db.Tasks.AddRange(tasks);
         await db.SaveChangesAsync(call.Context.RequestAborted);
         await transaction.CommitAsync(call.Context.RequestAborted);
@@ -77,7 +74,7 @@ internal sealed partial class EcsService
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
         await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
-        var instances = await CapacitiesAsync(db, cluster, ids, call.Context.RequestAborted);
+        var instances = await CapacitiesAsync(db, cluster, ids, LaunchTypes.Ec2, call.Context.RequestAborted);
         var tasks = new List<(TaskEntity Task, InstanceCapacity Instance)>();
         var failures = new List<object>();
         foreach (var (id, arn) in ids.Zip(targets))
@@ -99,7 +96,7 @@ internal sealed partial class EcsService
             instance.RemainingMemory -= demand.Memory;
             instance.UsedPorts.UnionWith(demand.HostPorts);
             instance.TaskGroups.Add(demand.Group);
-            tasks.Add((NewTask(cluster, definition, instance.Id, request), instance));
+            tasks.Add((NewTask(cluster, definition, instance.Id, request, LaunchTypes.Ec2), instance));
         }
 
         db.Tasks.AddRange(tasks.Select(t => t.Task));
@@ -202,6 +199,11 @@ internal sealed partial class EcsService
             query = query.Where(t => db.ContainerInstances.Any(i => i.Id == t.ContainerInstanceId && i.InstanceId == instanceId));
         }
 
+        if (call.Optional("launchType") is { } listedLaunchType)
+        {
+            query = query.Where(t => t.LaunchType == listedLaunchType);
+        }
+
         if (call.Optional("family") is { } family)
         {
             query = query.Where(t => db.TaskDefinitions.Any(d => d.Id == t.TaskDefinitionId && d.Family == family));
@@ -257,8 +259,9 @@ internal sealed partial class EcsService
         return new TaskRequest(overrides, plan, group, startedBy, constraints);
     }
 
-    private static TaskEntity NewTask(ClusterEntity cluster, TaskDefinitionEntity definition, long instanceId, TaskRequest request) => new()
+    private static TaskEntity NewTask(ClusterEntity cluster, TaskDefinitionEntity definition, long instanceId, TaskRequest request, string launchType) => new()
     {
+        LaunchType = launchType,
         TaskId = Guid.NewGuid().ToString("N"),
         ClusterId = cluster.Id,
         ContainerInstanceId = instanceId,
@@ -276,8 +279,8 @@ internal sealed partial class EcsService
         Version = 1,
     };
 
-    /// <summary>The cluster's active instances (or the named ones) with what their tasks leave free.</summary>
-    private async Task<List<InstanceCapacity>> CapacitiesAsync(RegistryDbContext db, ClusterEntity cluster, IReadOnlyList<string>? only, CancellationToken cancellationToken)
+    /// <summary>The cluster's active instances for the launch type (or the named ones) with what their tasks leave free.</summary>
+    private async Task<List<InstanceCapacity>> CapacitiesAsync(RegistryDbContext db, ClusterEntity cluster, IReadOnlyList<string>? only, string launchType, CancellationToken cancellationToken)
     {
         var query = db.ContainerInstances.AsNoTracking().Where(i => i.ClusterId == cluster.Id && i.Status == "ACTIVE");
         if (only is not null)
@@ -305,7 +308,7 @@ internal sealed partial class EcsService
                 Attributes = attributes.GroupBy(a => a.Name).ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal),
                 TaskGroups = mine.Select(h => h.Group).ToList(),
             };
-        }).ToList();
+        }).Where(i => LaunchTypes.IsFargateCapacity(i.Attributes) == (launchType == LaunchTypes.Fargate)).ToList();
     }
 
     /// <summary>What the tasks on <paramref name="instanceIds"/> hold, per instance.</summary>
@@ -341,7 +344,9 @@ internal sealed partial class EcsService
             taskArn,
             clusterArn = ClusterArn(view.Cluster),
             taskDefinitionArn = TaskDefinitionArn(view.Family, view.Revision),
-            containerInstanceArn = view.InstanceId is null ? null : ContainerInstanceArn(view.Cluster, view.InstanceId),
+            // A FARGATE task's instance is the scheduler's business, as in ECS.
+            containerInstanceArn = view.InstanceId is null || task.LaunchType == LaunchTypes.Fargate ? null : ContainerInstanceArn(view.Cluster, view.InstanceId),
+            capacityProviderName = task.LaunchType == LaunchTypes.Fargate ? LaunchTypes.Fargate : null,
             overrides = JsonNode.Parse(task.Overrides),
             lastStatus = task.LastStatus,
             desiredStatus = task.DesiredStatus,
@@ -367,7 +372,7 @@ internal sealed partial class EcsService
             version = task.Version,
             stopCode = task.StopCode,
             stoppedReason = task.StoppedReason,
-            launchType = "EC2",
+            launchType = task.LaunchType,
             createdAt = AwsCallExtensions.Epoch(task.CreatedAt),
             pullStartedAt = Epoch(task.PullStartedAt),
             pullStoppedAt = Epoch(task.PullStoppedAt),

@@ -146,7 +146,7 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, placementConstraints = new[] { new { type = "memberOf", expression = "attribute:x ===" } } }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { containerOverrides = new[] { new { name = "nope" } } } }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { bogus = 1 } }));
-        Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, launchType = "FARGATE" }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, launchType = "EXTERNAL" }));
         Assert.Equal("ClientException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = "missing-family" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("StopTask", new { cluster = _cluster, task = "0123456789abcdef0123456789abcdef" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("Poll", new { cluster = _cluster, containerInstance = "0123456789abcdef0123456789abcdef" }));

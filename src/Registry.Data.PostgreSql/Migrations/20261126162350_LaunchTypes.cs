@@ -1,0 +1,42 @@
+﻿using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Registry.Data.PostgreSql.Migrations
+{
+    /// <inheritdoc />
+    public partial class LaunchTypes : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.AddColumn<string>(
+                name: "LaunchType",
+                table: "Tasks",
+                type: "character varying(16)",
+                maxLength: 16,
+                nullable: false,
+                defaultValue: "EC2");
+
+            migrationBuilder.AddColumn<string>(
+                name: "LaunchType",
+                table: "Services",
+                type: "character varying(16)",
+                maxLength: 16,
+                nullable: false,
+                defaultValue: "EC2");
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropColumn(
+                name: "LaunchType",
+                table: "Tasks");
+
+            migrationBuilder.DropColumn(
+                name: "LaunchType",
+                table: "Services");
+        }
+    }
+}
