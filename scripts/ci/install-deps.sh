@@ -17,6 +17,9 @@
 #   runc        the OCI runtime both engines use here: crun 1.8 refuses this
 #               hybrid cgroup v1/v2 host (see podman-env.sh).
 #   conmon      podman's container monitor.
+#   containernetworking-plugins  listed explicitly: the agent's runc runtime
+#               runs networkMode bridge with its bridge, host-local, portmap
+#               and loopback plugins (/usr/lib/cni).
 #   skopeo      1.9, copies images between OCI layouts, registries, docker.
 #   umoci       OCI layout tool (unpack/inspect in tests; make-test-image.sh
 #               itself needs only bash, tar, gzip, sha256sum).
@@ -56,6 +59,7 @@ declare -A pkgs=(
   [podman]=podman
   [runc]=runc
   [conmon]=conmon
+  [containernetworking-plugins]=/usr/lib/cni/portmap
   [skopeo]=skopeo
   [umoci]=umoci
   [postgresql-15]=/usr/lib/postgresql/15/bin/initdb

@@ -32,7 +32,15 @@ public sealed partial class AgentHost(AgentConfig config, ILoggerFactory loggers
         await using var endpoint = credentials is null ? null : new CredentialsEndpoint(credentials, config.CredentialsPort, loggers);
         if (endpoint is not null)
         {
-            await endpoint.StartAsync(cancellationToken);
+            try
+            {
+                await endpoint.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                throw new AgentConfigException($"ECS_ENABLE_TASK_IAM_ROLE=true, but the credentials endpoint cannot listen on 127.0.0.1:{config.CredentialsPort}: {e.Message} (another agent on this machine? set ECS_CREDENTIALS_PORT)");
+            }
+
             await CredentialsRoute.RouteAsync(config.CredentialsPort, _logger, cancellationToken);
         }
 

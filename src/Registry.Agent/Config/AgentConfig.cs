@@ -36,6 +36,11 @@ public sealed record AgentConfig
 
     public const int DefaultCredentialsPort = 51679;
 
+    /// <summary>The subnet of the runc runtime's bridge (ECS_RUNC_BRIDGE_SUBNET, a registry addition), each bridge container getting an address in it.</summary>
+    public string RuncBridgeSubnet { get; init; } = DefaultRuncBridgeSubnet;
+
+    public const string DefaultRuncBridgeSubnet = "172.30.0.0/16";
+
     /// <summary>MiB of memory kept from tasks (<c>ECS_RESERVED_MEMORY</c>).</summary>
     public required int ReservedMemory { get; init; }
 
@@ -143,6 +148,10 @@ public sealed record AgentConfig
             Credentials = authData is null ? RegistryCredentials.None : RegistryCredentials.Parse(Get("ECS_ENGINE_AUTH_TYPE") ?? throw new AgentConfigException("ECS_ENGINE_AUTH_DATA needs ECS_ENGINE_AUTH_TYPE (docker or dockercfg)."), authData),
             LoggingDrivers = Json<string[]>(Get("ECS_AVAILABLE_LOGGING_DRIVERS"), "ECS_AVAILABLE_LOGGING_DRIVERS", "a JSON list such as [\"json-file\",\"none\"]") ?? ["json-file", "none"],
             TaskIamRoles = Bool(Get("ECS_ENABLE_TASK_IAM_ROLE"), "ECS_ENABLE_TASK_IAM_ROLE"),
+            RuncBridgeSubnet = Get("ECS_RUNC_BRIDGE_SUBNET") is { } bridgeSubnet
+                ? System.Net.IPNetwork.TryParse(bridgeSubnet, out var network) && network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && network.PrefixLength <= 28
+                    ? bridgeSubnet : throw new AgentConfigException($"ECS_RUNC_BRIDGE_SUBNET must be an IPv4 subnet of at least 16 addresses, such as 172.30.0.0/16, not '{bridgeSubnet}'.")
+                : DefaultRuncBridgeSubnet,
             CredentialsPort = Get("ECS_CREDENTIALS_PORT") is { } credentialsPort
                 ? int.TryParse(credentialsPort, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535 ? port : throw new AgentConfigException($"ECS_CREDENTIALS_PORT must be a port number, not '{credentialsPort}'.")
                 : DefaultCredentialsPort,

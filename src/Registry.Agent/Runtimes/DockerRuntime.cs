@@ -54,7 +54,7 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
             throw new ImagePullException($"CannotStartContainerError: logging driver {logDriver} is not in ECS_AVAILABLE_LOGGING_DRIVERS");
         }
 
-        var hostPorts = HostPorts(spec);
+        var hostPorts = DynamicHostPorts.For(spec, config.ReservedPorts);
         var created = await docker.Containers.CreateContainerAsync(
             new CreateContainerParameters
             {
@@ -93,16 +93,6 @@ public sealed class DockerRuntime(DockerClient docker, AgentConfig config) : ITa
             cancellationToken);
         await docker.Containers.StartContainerAsync(created.ID, new ContainerStartParameters(), cancellationToken);
         return created.ID;
-    }
-
-    /// <summary>Each port mapping's host port: the one given, or for hostPort 0 one picked outside ECS_RESERVED_PORTS.</summary>
-    private List<int> HostPorts(ContainerSpec spec)
-    {
-        var (low, high) = DynamicHostPorts.EphemeralRange();
-        var taken = spec.PortMappings.Where(p => p.HostPort != 0).Select(p => p.HostPort).ToHashSet();
-        return spec.PortMappings
-            .Select(p => p.HostPort != 0 || spec.NetworkMode != "bridge" ? p.HostPort : DynamicHostPorts.Pick(low, high, config.ReservedPorts, taken, p.Protocol, Random.Shared))
-            .ToList();
     }
 
     /// <summary>The task's log options; json-file logs are rotated (3 files of 10 MiB) unless the task says otherwise.</summary>

@@ -27,6 +27,16 @@ public static class DynamicHostPorts
         }
     }
 
+    /// <summary>Each of a bridge container's port mappings' host port: the one given, or for hostPort 0 one picked outside <paramref name="reserved"/>.</summary>
+    public static List<int> For(ContainerSpec spec, IReadOnlyCollection<int> reserved)
+    {
+        var (low, high) = EphemeralRange();
+        var taken = spec.PortMappings.Where(p => p.HostPort != 0).Select(p => p.HostPort).ToHashSet();
+        return spec.PortMappings
+            .Select(p => p.HostPort != 0 || spec.NetworkMode != "bridge" ? p.HostPort : Pick(low, high, reserved, taken, p.Protocol, Random.Shared))
+            .ToList();
+    }
+
     /// <summary>A free port in [<paramref name="low"/>, <paramref name="high"/>] that is neither reserved nor taken; it is added to <paramref name="taken"/>.</summary>
     public static int Pick(int low, int high, IReadOnlyCollection<int> reserved, ISet<int> taken, string protocol, Random random)
     {

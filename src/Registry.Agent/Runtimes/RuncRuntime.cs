@@ -9,7 +9,7 @@ namespace Registry.Agent.Runtimes;
 /// its layers, writes the OCI runtime spec and starts runc under conmon, which stays with the container
 /// so its exit code (and an OOM kill) and its log survive the agent. Everything lives under
 /// <c>ECS_DATADIR/runc</c>: a bundle per container with the task it belongs to, runc's state, conmon's
-/// exit files. networkMode host and none.
+/// exit files. networkMode host, none, and bridge through the CNI plugins (<see cref="CniBridge"/>).
 /// </summary>
 public sealed class RuncRuntime : ITaskRuntime
 {
@@ -22,6 +22,7 @@ public sealed class RuncRuntime : ITaskRuntime
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromMinutes(30) };
     private readonly ImagePuller _puller;
     private readonly RuncHealth _health;
+    private readonly CniBridge _bridge;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _logRotation;
 
@@ -30,6 +31,7 @@ public sealed class RuncRuntime : ITaskRuntime
         _config = config;
         _puller = new ImagePuller(_http, config.Credentials, Path.Combine(config.DataDirectory, "blobs"));
         _health = new RuncHealth(ExecuteAsync);
+        _bridge = new CniBridge(config.DataDirectory, config.RuncBridgeSubnet);
         _logRotation = RotateLogsAsync(_stopping.Token);
     }
 
@@ -57,9 +59,14 @@ public sealed class RuncRuntime : ITaskRuntime
 
     public async Task<string> StartAsync(ContainerSpec spec, CancellationToken cancellationToken)
     {
-        if (spec.NetworkMode is not ("host" or "none"))
+        if (spec.NetworkMode is not ("host" or "none" or "bridge"))
         {
-            throw new ImagePullException($"CannotStartContainerError: networkMode {spec.NetworkMode} is not available on the runc runtime: host or none");
+            throw new ImagePullException($"CannotStartContainerError: networkMode {spec.NetworkMode} is not available on the runc runtime: bridge, host or none");
+        }
+
+        if (spec.NetworkMode == "bridge" && CniBridge.Problem() is { } problem)
+        {
+            throw new ImagePullException($"CannotStartContainerError: networkMode bridge on the runc runtime needs {problem}");
         }
 
         var logs = RuncLogs.From(spec.LogOptions);
@@ -85,8 +92,31 @@ public sealed class RuncRuntime : ITaskRuntime
             throw new ImagePullException($"CannotPullContainerError: {spec.Image}: {e.Message}", e);
         }
 
+        string? networkNamespace = null;
+        if (spec.NetworkMode == "bridge")
+        {
+            var hostPorts = DynamicHostPorts.For(spec, _config.ReservedPorts);
+            await _bridge.AttachAsync(id, bundle, [.. spec.PortMappings.Zip(hostPorts, (m, h) => new ControlPlane.PortBinding("0.0.0.0", m.ContainerPort, h, m.Protocol))], cancellationToken);
+            networkNamespace = CniBridge.NamespacePath(id);
+        }
+
+        try
+        {
+            return await CreateAsync(id, bundle, spec, image, logs, networkNamespace, cancellationToken);
+        }
+        catch
+        {
+            await _bridge.DetachAsync(id, bundle, CancellationToken.None);
+            throw;
+        }
+    }
+
+    /// <summary>Writes the bundle's spec and starts the container under conmon.</summary>
+    private async Task<string> CreateAsync(string id, string bundle, ContainerSpec spec, PulledImage image, RuncLogs logs, string? networkNamespace, CancellationToken cancellationToken)
+    {
+        var rootfs = Path.Combine(bundle, "rootfs");
         var hostname = id.Length > 63 ? id[..63] : id;
-        await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit(), rootfs).ToJsonString(), cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), RuncSpec.Create(hostname, spec, image.Config, RuncSpec.FileLimit(), rootfs, networkNamespace).ToJsonString(), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(bundle, "task.json"), JsonSerializer.Serialize(new BundleOwner(spec.Cluster, spec.TaskArn, spec.Name)), cancellationToken);
         Directory.CreateDirectory(Path.Combine(bundle, "persist"));
         RuncHealth.Save(bundle, spec.HealthCheck);
@@ -148,6 +178,8 @@ public sealed class RuncRuntime : ITaskRuntime
         {
             await Task.Delay(50, cancellationToken);
         }
+
+        await _bridge.DetachAsync(runtimeId, Bundle(runtimeId), cancellationToken);
     }
 
     public async Task<ContainerState> InspectAsync(string runtimeId, CancellationToken cancellationToken)
@@ -155,6 +187,8 @@ public sealed class RuncRuntime : ITaskRuntime
         var exitFile = Path.Combine(Exits, runtimeId);
         if (File.Exists(exitFile))
         {
+            // Exited on its own: its address and published ports go now, not at cleanup hours later.
+            await _bridge.DetachAsync(runtimeId, Bundle(runtimeId), cancellationToken);
             var text = (await File.ReadAllTextAsync(exitFile, cancellationToken)).Trim();
             var oom = File.Exists(Path.Combine(Bundle(runtimeId), "persist", "oom"));
             return new ContainerState(false, int.TryParse(text, out var code) ? code : null, oom, null, []);
@@ -169,7 +203,7 @@ public sealed class RuncRuntime : ITaskRuntime
         using var json = JsonDocument.Parse(state.Output);
         var running = json.RootElement.GetProperty("status").GetString() is "running" or "created" or "paused";
         var health = running ? await _health.CheckAsync(runtimeId, Bundle(runtimeId), DateTimeOffset.UtcNow, cancellationToken) : "UNKNOWN";
-        return new ContainerState(running, null, false, null, [], health);
+        return new ContainerState(running, null, false, null, CniBridge.Bindings(Bundle(runtimeId)), health);
     }
 
     /// <summary>The log's last lines without conmon's prefix (time, stream, partial flag).</summary>
@@ -184,6 +218,7 @@ public sealed class RuncRuntime : ITaskRuntime
     public async Task RemoveAsync(string runtimeId, CancellationToken cancellationToken)
     {
         await Tools.RunAsync(Runc, ["--root", StateRoot, "delete", "--force", runtimeId], cancellationToken);
+        await _bridge.DetachAsync(runtimeId, Bundle(runtimeId), cancellationToken);
         _health.Forget(runtimeId);
         File.Delete(Path.Combine(Exits, runtimeId));
         if (Directory.Exists(Bundle(runtimeId)))

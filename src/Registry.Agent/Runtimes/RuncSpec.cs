@@ -7,7 +7,8 @@ namespace Registry.Agent.Runtimes;
 /// The OCI runtime spec (config.json) runc runs a container from: command, entry point, environment,
 /// working directory and user from the task over the image config; memory limit and reservation and cpu
 /// shares; the default mounts, masked paths and capabilities runc's own template has; rlimits no higher
-/// than this process's hard limits (a sandbox may refuse more); network namespace unless networkMode host.
+/// than this process's hard limits (a sandbox may refuse more); network namespace unless networkMode host
+/// (the bridge's, when given).
 /// </summary>
 public static class RuncSpec
 {
@@ -17,7 +18,7 @@ public static class RuncSpec
         "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ];
 
-    public static JsonObject Create(string hostname, ContainerSpec spec, JsonObject imageConfig, int fileLimit, string rootfs)
+    public static JsonObject Create(string hostname, ContainerSpec spec, JsonObject imageConfig, int fileLimit, string rootfs, string? networkNamespace = null)
     {
         var config = imageConfig["config"] as JsonObject ?? [];
         var entryPoint = spec.EntryPoint ?? Strings(config["Entrypoint"]) ?? [];
@@ -46,7 +47,14 @@ public static class RuncSpec
         var namespaces = new JsonArray(Namespace("pid"), Namespace("ipc"), Namespace("uts"), Namespace("mount"));
         if (spec.NetworkMode != "host")
         {
-            namespaces.Add(Namespace("network"));
+            // A new, empty namespace (none), or the one the bridge was set up in.
+            var network = Namespace("network");
+            if (networkNamespace is not null)
+            {
+                network["path"] = networkNamespace;
+            }
+
+            namespaces.Add(network);
         }
 
         var memory = new JsonObject();

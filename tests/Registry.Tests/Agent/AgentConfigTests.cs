@@ -48,6 +48,8 @@ public sealed class AgentConfigTests
         Assert.Equal("/var/lib/ecs/data", config.DataDirectory);
         Assert.Equal(["json-file", "none"], config.LoggingDrivers);
         Assert.False(config.TaskIamRoles);
+        Assert.Equal(51679, config.CredentialsPort);
+        Assert.Equal("172.30.0.0/16", config.RuncBridgeSubnet);
         Assert.Null(config.Runtime);
         Assert.Equal("unix:///var/run/docker.sock", config.DockerEndpoint.ToString().TrimEnd('/'));
     }
@@ -66,7 +68,9 @@ public sealed class AgentConfigTests
             ("ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION", "10m"),
             ("ECS_RUNTIME", "docker"),
             ("ECS_INSTANCE_ATTRIBUTES", "{\"zone\":\"a\"}"),
-            ("DOCKER_HOST", "unix:///run/user/docker.sock"));
+            ("DOCKER_HOST", "unix:///run/user/docker.sock"),
+            ("ECS_CREDENTIALS_PORT", "51700"),
+            ("ECS_RUNC_BRIDGE_SUBNET", "10.99.0.0/24"));
 
         Assert.Equal("prod", config.Cluster);
         Assert.Equal(["json-file", "syslog"], config.LoggingDrivers);
@@ -79,6 +83,8 @@ public sealed class AgentConfigTests
         Assert.Equal("docker", config.Runtime);
         Assert.Equal("a", config.Attributes["zone"]);
         Assert.Equal("/run/user/docker.sock", config.DockerEndpoint.AbsolutePath);
+        Assert.Equal(51700, config.CredentialsPort);
+        Assert.Equal("10.99.0.0/24", config.RuncBridgeSubnet);
     }
 
     [Fact]
@@ -104,6 +110,10 @@ public sealed class AgentConfigTests
     [InlineData("ECS_AVAILABLE_LOGGING_DRIVERS", "json-file")]
     [InlineData("ECS_INSTANCE_ATTRIBUTES", "[1]")]
     [InlineData("DOCKER_HOST", "/var/run/docker.sock")]
+    [InlineData("ECS_CREDENTIALS_PORT", "70000")]
+    [InlineData("ECS_RUNC_BRIDGE_SUBNET", "10.99.0.0/30")]
+    [InlineData("ECS_RUNC_BRIDGE_SUBNET", "fd00::/64")]
+    [InlineData("ECS_RUNC_BRIDGE_SUBNET", "bridge")]
     [InlineData("ECS_ENGINE_AUTH_DATA", "{\"host\":{\"username\":\"u\",\"password\":\"p\"}}")]
     public void Bad_values_are_refused_naming_the_key(string key, string value)
     {

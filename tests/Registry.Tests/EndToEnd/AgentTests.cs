@@ -262,6 +262,27 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
     }
 
+    [SkippableFact]
+    public async Task A_bridge_task_publishes_its_port_and_reports_the_binding()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("bridge", 64, "echo hello over the bridge > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
+
+        var task = await RunAndWaitAsync(family, "RUNNING");
+
+        var binding = task.GetProperty("containers")[0].GetProperty("networkBindings").EnumerateArray().First(b => b.GetProperty("containerPort").GetInt32() == 80);
+        var hostPort = binding.GetProperty("hostPort").GetInt32();
+        Assert.True(hostPort > 0);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Assert.Equal("hello over the bridge\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
+        await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
+        await AssertUnpublishedAsync(task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!, hostPort);
+    }
+
+    /// <summary>Checks that a stopped bridge container holds no host port or network any more.</summary>
+    protected virtual Task AssertUnpublishedAsync(string runtimeId, int hostPort) => Task.CompletedTask;
+
     /// <summary>How many containers the runtime holds for the task, running or not.</summary>
     protected abstract Task<int> ContainerCountAsync(string taskArn);
 
@@ -348,23 +369,6 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         var logConfig = (await Cli.RunAsync("docker", ["inspect", "--format", "{{json .HostConfig.LogConfig}}", runtimeId])).EnsureSuccess("docker inspect").Output;
         Assert.Contains("\"max-size\":\"10m\"", logConfig, StringComparison.Ordinal);
         Assert.Contains("\"max-file\":\"3\"", logConfig, StringComparison.Ordinal);
-    }
-
-    [SkippableFact]
-    public async Task A_bridge_task_publishes_its_port_and_reports_the_binding()
-    {
-        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
-        var family = await RegisterAsync("bridge", 64, "echo hello over the bridge > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
-
-        var task = await RunAndWaitAsync(family, "RUNNING");
-
-        var binding = task.GetProperty("containers")[0].GetProperty("networkBindings").EnumerateArray().First(b => b.GetProperty("containerPort").GetInt32() == 80);
-        var hostPort = binding.GetProperty("hostPort").GetInt32();
-        Assert.True(hostPort > 0);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        Assert.Equal("hello over the bridge\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
-        await StopAsync(task.GetProperty("taskArn").GetString()!);
-        await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
     }
 
     [SkippableFact]
@@ -557,6 +561,13 @@ public sealed class AgentOnRuncTests(EndToEndFixture e2e) : AgentTests(e2e, "run
         Assert.All(new[] { log + ".2", log + ".1" }, f => Assert.InRange(new FileInfo(f).Length, 60 * 1024, 64 * 1024));
         await StopAsync(task.GetProperty("taskArn").GetString()!);
         await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
+    }
+
+    /// <summary>The CNI teardown: the namespace is deleted and portmap's chains for the container are gone.</summary>
+    protected override async Task AssertUnpublishedAsync(string runtimeId, int hostPort)
+    {
+        Assert.DoesNotContain(runtimeId, (await Cli.RunAsync("ip", ["netns", "list"])).EnsureSuccess("ip netns list").Output, StringComparison.Ordinal);
+        Assert.DoesNotContain($"--dport {hostPort} ", (await Cli.RunAsync("iptables", ["-t", "nat", "-S"])).EnsureSuccess("iptables -t nat -S").Output, StringComparison.Ordinal);
     }
 
     protected override Task<string> LogsAsync(string runtimeId) =>
