@@ -21,12 +21,9 @@ public abstract class EcsServiceApiTests(RegistryFixture registry) : IAsyncLifet
 
     public async Task InitializeAsync()
     {
-        var created = await registry.CreateClient().PostAsync("/admin/v1/users/admin/access-keys", null);
-        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecs = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
-        _cluster = "services-" + Guid.NewGuid().ToString("N")[..8];
-        Assert.Equal(200, (await _ecs.CallAsync("CreateCluster", new { clusterName = _cluster })).Status);
-        await RegisterInstanceAsync();
+        var session = await EcsTestSession.StartAsync(registry, "services-");
+        (_ecs, _cluster) = (session.Ecs, session.Cluster);
+        await session.RegisterInstanceAsync();
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -276,23 +273,6 @@ public abstract class EcsServiceApiTests(RegistryFixture registry) : IAsyncLifet
         });
         Assert.True(status == 200, body.ToString());
         return family;
-    }
-
-    private async Task RegisterInstanceAsync()
-    {
-        var (status, body) = await _ecs.CallAsync("RegisterContainerInstance", new
-        {
-            cluster = _cluster,
-            instanceIdentityDocument = JsonSerializer.Serialize(new { instanceId = "i-" + Guid.NewGuid().ToString("N")[..12] }),
-            totalResources = new object[]
-            {
-                new { name = "CPU", type = "INTEGER", integerValue = 4096 },
-                new { name = "MEMORY", type = "INTEGER", integerValue = 4096 },
-                new { name = "PORTS", type = "STRINGSET", stringSetValue = NoPorts },
-            },
-            versionInfo = new { agentVersion = "test" },
-        });
-        Assert.True(status == 200, body.ToString());
     }
 
     /// <summary>What an agent would report: the task's one container reaching <paramref name="status"/>.</summary>

@@ -22,11 +22,8 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var created = await registry.CreateClient().PostAsync("/admin/v1/users/admin/access-keys", null);
-        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecs = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
-        _cluster = "tasks-" + Guid.NewGuid().ToString("N")[..8];
-        Assert.Equal(200, (await _ecs.CallAsync("CreateCluster", new { clusterName = _cluster })).Status);
+        var session = await EcsTestSession.StartAsync(registry, "tasks-");
+        (_ecs, _cluster) = (session.Ecs, session.Cluster);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;

@@ -11,20 +11,18 @@ namespace Registry.Tests.Ecs;
 /// </summary>
 public sealed class FargateTests(RegistryFixture registry) : IClassFixture<RegistryFixture>, IAsyncLifetime
 {
-    private static readonly string[] NoPorts = [];
+    private static readonly string[] NoCompatibilities = [];
     private static readonly string[] Fargate = ["FARGATE"];
     private static readonly string[] Subnets = ["subnet-1"];
 
     private AwsJsonTestClient _ecs = null!;
     private string _cluster = null!;
+    private EcsTestSession _session = null!;
 
     public async Task InitializeAsync()
     {
-        var created = await registry.CreateClient().PostAsync("/admin/v1/users/admin/access-keys", null);
-        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecs = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
-        _cluster = "fargate-" + Guid.NewGuid().ToString("N")[..8];
-        Assert.Equal(200, (await _ecs.CallAsync("CreateCluster", new { clusterName = _cluster })).Status);
+        var session = await EcsTestSession.StartAsync(registry, "fargate-");
+        (_ecs, _cluster, _session) = (session.Ecs, session.Cluster, session);
     }
 
     public Task DisposeAsync() => Task.CompletedTask;
@@ -80,7 +78,7 @@ public sealed class FargateTests(RegistryFixture registry) : IClassFixture<Regis
     public async Task Fargate_needs_a_compatible_definition_and_capacity()
     {
         await RegisterInstanceAsync(capacity: false);
-        var ec2Only = await RegisterAsync(NoPorts, "awsvpc");
+        var ec2Only = await RegisterAsync(NoCompatibilities, "awsvpc");
         var hostMode = await RegisterAsync(Fargate, "host");
         var noTaskMemory = await RegisterAsync(Fargate, "awsvpc", taskLevel: false);
         var good = await RegisterAsync(Fargate, "awsvpc");
@@ -103,18 +101,8 @@ public sealed class FargateTests(RegistryFixture registry) : IClassFixture<Regis
     }
 
     /// <summary>Registers an instance (a FARGATE capacity agent when <paramref name="capacity"/>); its ARN.</summary>
-    private async Task<string> RegisterInstanceAsync(bool capacity)
-    {
-        var (status, body) = await _ecs.CallAsync("RegisterContainerInstance", new
-        {
-            cluster = _cluster,
-            instanceIdentityDocument = JsonSerializer.Serialize(new { instanceId = "i-" + Guid.NewGuid().ToString("N")[..12] }),
-            totalResources = new object[] { new { name = "CPU", type = "INTEGER", integerValue = 4096 }, new { name = "MEMORY", type = "INTEGER", integerValue = 4096 }, new { name = "PORTS", type = "STRINGSET", stringSetValue = NoPorts } },
-            attributes = capacity ? new[] { new { name = "registry.capacity", value = "FARGATE" } } : [],
-        });
-        Assert.True(status == 200, body.ToString());
-        return body.GetProperty("containerInstance").GetProperty("containerInstanceArn").GetString()!;
-    }
+    private Task<string> RegisterInstanceAsync(bool capacity) =>
+        capacity ? _session.RegisterInstanceAsync(("registry.capacity", "FARGATE")) : _session.RegisterInstanceAsync();
 
     private async Task<string> RegisterAsync(string[] compatibilities, string networkMode, bool taskLevel = true)
     {

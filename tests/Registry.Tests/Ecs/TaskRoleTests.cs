@@ -13,7 +13,6 @@ namespace Registry.Tests.Ecs;
 /// </summary>
 public sealed class TaskRoleTests(RegistryFixture registry) : IClassFixture<RegistryFixture>, IAsyncLifetime
 {
-    private static readonly string[] NoPorts = [];
     private static readonly string[] PullActions = ["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:DescribeRepositories"];
 
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
@@ -28,19 +27,9 @@ public sealed class TaskRoleTests(RegistryFixture registry) : IClassFixture<Regi
     public async Task InitializeAsync()
     {
         var admin = registry.CreateClient();
-        var created = await admin.PostAsync("/admin/v1/users/admin/access-keys", null);
-        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecs = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
-        _cluster = "roles-" + _suffix;
-        Assert.Equal(200, (await _ecs.CallAsync("CreateCluster", new { clusterName = _cluster })).Status);
-        var (status, body) = await _ecs.CallAsync("RegisterContainerInstance", new
-        {
-            cluster = _cluster,
-            instanceIdentityDocument = JsonSerializer.Serialize(new { instanceId = "i-" + _suffix }),
-            totalResources = new object[] { new { name = "CPU", type = "INTEGER", integerValue = 1024 }, new { name = "MEMORY", type = "INTEGER", integerValue = 1024 }, new { name = "PORTS", type = "STRINGSET", stringSetValue = NoPorts } },
-        });
-        Assert.True(status == 200, body.ToString());
-        _instanceArn = body.GetProperty("containerInstance").GetProperty("containerInstanceArn").GetString()!;
+        var session = await EcsTestSession.StartAsync(registry, "roles-");
+        (_ecs, _cluster) = (session.Ecs, session.Cluster);
+        _instanceArn = await session.RegisterInstanceAsync();
 
         await admin.PushImageAsync(Repository, "v1");
         await CreatedAsync(admin.PostAsJsonAsync("/admin/v1/roles", new

@@ -30,24 +30,9 @@ public abstract class LoadBalancedServiceTests(RegistryFixture registry, int lis
 
     public async Task InitializeAsync()
     {
-        var created = await registry.CreateClient().PostAsync("/admin/v1/users/admin/access-keys", null);
-        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        _ecs = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
-        _cluster = "lb-" + Guid.NewGuid().ToString("N")[..8];
-        Assert.Equal(200, (await _ecs.CallAsync("CreateCluster", new { clusterName = _cluster })).Status);
-        var (status, body) = await _ecs.CallAsync("RegisterContainerInstance", new
-        {
-            cluster = _cluster,
-            instanceIdentityDocument = JsonSerializer.Serialize(new { instanceId = "i-" + Guid.NewGuid().ToString("N")[..12] }),
-            totalResources = new object[]
-            {
-                new { name = "CPU", type = "INTEGER", integerValue = 4096 },
-                new { name = "MEMORY", type = "INTEGER", integerValue = 4096 },
-            },
-            attributes = new[] { new { name = "registry.instance-address", value = "127.0.0.1" } },
-        });
-        Assert.True(status == 200, body.ToString());
-        _instanceArn = body.GetProperty("containerInstance").GetProperty("containerInstanceArn").GetString()!;
+        var session = await EcsTestSession.StartAsync(registry, "lb-");
+        (_ecs, _cluster) = (session.Ecs, session.Cluster);
+        _instanceArn = await session.RegisterInstanceAsync(("registry.instance-address", "127.0.0.1"));
     }
 
     /// <summary>Scales the service away, so that the next test's target group holds only its own tasks.</summary>
