@@ -195,6 +195,7 @@ public sealed class RegistryDbContext(DbContextOptions<RegistryDbContext> option
             e.Property(i => i.Runtime).HasMaxLength(16);
             e.Property(i => i.AgentVersion).HasMaxLength(64);
             e.Property(i => i.Address).HasMaxLength(255);
+            e.Property(i => i.RegisteredBy).HasMaxLength(512);
             e.HasOne<ClusterEntity>().WithMany().HasForeignKey(i => i.ClusterId).OnDelete(DeleteBehavior.Restrict);
         });
 

@@ -108,8 +108,7 @@ public sealed partial class LoadBalancerHost(TargetGroups groups, TargetTable ta
             var failure = context.Features.Get<IForwarderErrorFeature>()?.Exception;
             if (error == ForwarderError.Request && !context.Response.HasStarted)
             {
-                // Not reached at all: the target counts a failed check, and a safe request goes elsewhere.
-                target.Record(passed: false);
+                // Not reached at all: a safe request goes elsewhere. Health stays the health checks' call, as in ALB.
                 if (retryable && attempt < Attempts)
                 {
                     Log.Retried(_logger, target.TaskId, target.Prefix, failure?.Message ?? error.ToString());

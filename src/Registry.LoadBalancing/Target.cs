@@ -10,14 +10,14 @@ public sealed class Target
     private readonly TargetHealthTracker _health;
     private int _outstanding;
 
-    public Target(TargetGroup group, string taskId, string address, int port)
+    public Target(TargetGroup group, string taskId, string address, int port, TargetHealthState initial = TargetHealthState.Initial)
     {
         Group = group;
         TaskId = taskId;
         Address = address;
         Port = port;
         Prefix = new UriBuilder(Uri.UriSchemeHttp, address, port).Uri;
-        _health = new TargetHealthTracker(group.Options.HealthyThreshold, group.Options.UnhealthyThreshold);
+        _health = new TargetHealthTracker(group.Options.HealthyThreshold, group.Options.UnhealthyThreshold, initial);
     }
 
     public TargetGroup Group { get; }
@@ -44,7 +44,7 @@ public sealed class Target
 
     public int Outstanding => Volatile.Read(ref _outstanding);
 
-    /// <summary>Counts a health check, or a forward that could not reach the target; true when its state changed.</summary>
+    /// <summary>Counts a health check; true when the target's state changed.</summary>
     public bool Record(bool passed)
     {
         lock (_gate)

@@ -13,12 +13,12 @@ public enum TargetHealthState
 /// Turns check results into a state with ALB's thresholds: <c>healthy</c> after that many consecutive
 /// passes, <c>unhealthy</c> after that many consecutive failures; one result the other way resets the count.
 /// </summary>
-public sealed class TargetHealthTracker(int healthyThreshold, int unhealthyThreshold)
+public sealed class TargetHealthTracker(int healthyThreshold, int unhealthyThreshold, TargetHealthState initial = TargetHealthState.Initial)
 {
     private int _passes;
     private int _failures;
 
-    public TargetHealthState State { get; private set; } = TargetHealthState.Initial;
+    public TargetHealthState State { get; private set; } = initial;
 
     /// <summary>Counts one check (or one failed forward); true when the state changed.</summary>
     public bool Record(bool passed)

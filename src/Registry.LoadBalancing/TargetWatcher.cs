@@ -64,7 +64,7 @@ public sealed partial class TargetWatcher(
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var wanted = await WantedTargetsAsync(db, cancellationToken);
+        var (wanted, stored) = await WantedTargetsAsync(db, cancellationToken);
         foreach (var key in _targets.Keys.Where(k => !wanted.Contains(k)).ToList())
         {
             var (target, checks) = _targets[key];
@@ -76,7 +76,21 @@ public sealed partial class TargetWatcher(
 
         foreach (var key in wanted.Where(k => !_targets.ContainsKey(k)))
         {
-            var target = new Target(groups.ByName[key.Group], key.TaskId, key.Address, key.Port);
+            if (Uri.CheckHostName(key.Address) is not (UriHostNameType.IPv4 or UriHostNameType.IPv6 or UriHostNameType.Dns))
+            {
+                Log.BadAddress(logger, key.TaskId, key.Address, key.Group);
+                continue;
+            }
+
+            // A task already found healthy (before a restart, or by another replica) keeps serving while
+            // this balancer checks it again, so a restart does not look like every target failing at once.
+            var healthy = stored.GetValueOrDefault(key.TaskId) == TargetHealthTracker.Describe(TargetHealthState.Healthy);
+            var target = new Target(groups.ByName[key.Group], key.TaskId, key.Address, key.Port, healthy ? TargetHealthState.Healthy : TargetHealthState.Initial);
+            if (healthy)
+            {
+                _writtenHealth.TryAdd(key.TaskId, stored[key.TaskId]!);
+            }
+
             var checks = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             _targets[key] = (target, checks);
             _ = CheckAsync(target, checks.Token);
@@ -88,7 +102,8 @@ public sealed partial class TargetWatcher(
         await WriteHealthAsync(db, cancellationToken);
     }
 
-    private async Task<HashSet<TargetKey>> WantedTargetsAsync(RegistryDbContext db, CancellationToken cancellationToken)
+    /// <summary>The targets the load-balanced services' tasks should be, and the health last stored for each task.</summary>
+    private async Task<(HashSet<TargetKey> Wanted, Dictionary<string, string?> Stored)> WantedTargetsAsync(RegistryDbContext db, CancellationToken cancellationToken)
     {
         var services = (await db.Services.AsNoTracking().Where(s => s.Status != ServiceStatuses.Inactive && s.LoadBalancers != "[]")
                 .Select(s => new { s.ClusterId, s.Name, s.LoadBalancers }).ToListAsync(cancellationToken))
@@ -96,13 +111,13 @@ public sealed partial class TargetWatcher(
             .ToList();
         if (services.Count == 0)
         {
-            return [];
+            return ([], []);
         }
 
         var taskGroups = services.Select(s => s.Group).Distinct().ToList();
         var tasks = await db.Tasks.AsNoTracking()
             .Where(t => taskGroups.Contains(t.Group) && t.LastStatus == TaskStatuses.Running && t.DesiredStatus == TaskStatuses.Running && t.ContainerInstanceId != null)
-            .Select(t => new { t.TaskId, t.ClusterId, t.Group, t.Containers, InstanceId = t.ContainerInstanceId!.Value })
+            .Select(t => new { t.TaskId, t.ClusterId, t.Group, t.Containers, t.TargetHealth, InstanceId = t.ContainerInstanceId!.Value })
             .ToListAsync(cancellationToken);
         var instanceIds = tasks.Select(t => t.InstanceId).Distinct().ToList();
         var addresses = await db.ContainerInstances.AsNoTracking().Where(i => instanceIds.Contains(i.Id)).ToDictionaryAsync(i => i.Id, i => i.Address, cancellationToken);
@@ -124,7 +139,7 @@ public sealed partial class TargetWatcher(
             }
         }
 
-        return wanted;
+        return (wanted, tasks.ToDictionary(t => t.TaskId, t => t.TargetHealth, StringComparer.Ordinal));
     }
 
     /// <summary>Each task's worst target health, written when it differs from what this balancer last wrote.</summary>
@@ -178,6 +193,12 @@ public sealed partial class TargetWatcher(
             {
                 return;
             }
+            catch (Exception e)
+            {
+                // Whatever else goes wrong counts as a failed check; the loop keeps checking.
+                Log.CheckFailed(logger, target.TaskId, target.Prefix, e);
+                passed = false;
+            }
 
             if (target.Record(passed))
             {
@@ -200,6 +221,12 @@ public sealed partial class TargetWatcher(
 
         [LoggerMessage(EventId = 5203, Level = LogLevel.Information, Message = "Task {TaskId} at {Target} deregistered from target group {Group}")]
         public static partial void Deregistered(ILogger logger, string taskId, Uri target, string group);
+
+        [LoggerMessage(EventId = 5205, Level = LogLevel.Warning, Message = "Task {TaskId} reports address '{Address}', which is not an IP address or host name: it gets no traffic from target group {Group}")]
+        public static partial void BadAddress(ILogger logger, string taskId, string address, string group);
+
+        [LoggerMessage(EventId = 5206, Level = LogLevel.Warning, Message = "Checking task {TaskId} at {Target} failed")]
+        public static partial void CheckFailed(ILogger logger, string taskId, Uri target, Exception exception);
 
         [LoggerMessage(EventId = 5204, Level = LogLevel.Information, Message = "Task {TaskId} at {Target} in target group {Group} is {State}")]
         public static partial void HealthChanged(ILogger logger, string taskId, Uri target, string group, string state);

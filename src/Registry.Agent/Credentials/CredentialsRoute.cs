@@ -16,15 +16,16 @@ internal static partial class CredentialsRoute
 
     public static async Task RouteAsync(int port, ILogger logger, CancellationToken cancellationToken)
     {
+        // The drop comes first and route_localnet last: loopback is never reachable from outside, even
+        // when a later rule cannot be added.
         string[][] rules =
         [
+            ["-t", "filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"],
             ["-t", "nat", "PREROUTING", "-d", Address + "/32", "-p", "tcp", "--dport", "80", "-j", "DNAT", "--to-destination", $"127.0.0.1:{port}"],
             ["-t", "nat", "OUTPUT", "-d", Address + "/32", "-p", "tcp", "--dport", "80", "-j", "REDIRECT", "--to-ports", $"{port}"],
-            ["-t", "filter", "INPUT", "--dst", "127.0.0.0/8", "!", "--src", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP"],
         ];
         try
         {
-            await File.WriteAllTextAsync("/proc/sys/net/ipv4/conf/all/route_localnet", "1", cancellationToken);
             foreach (var rule in rules)
             {
                 var (table, chain, match) = (rule[..2], rule[2], rule[3..]);
@@ -37,6 +38,8 @@ internal static partial class CredentialsRoute
                     }
                 }
             }
+
+            await File.WriteAllTextAsync("/proc/sys/net/ipv4/conf/all/route_localnet", "1", cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Win32Exception)
         {

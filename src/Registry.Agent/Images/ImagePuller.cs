@@ -29,6 +29,23 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
         var reference = ImageReference.Parse(image);
         var user = login ?? (credentials.For(reference.Registry) is { } c ? new RegistryLogin(c.User, c.Password) : null);
         var source = new Source(reference, RepositoryPath(reference), user is null ? null : Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user.User}:{user.Password}")));
+        try
+        {
+            return await PullAsync(source, image, cancellationToken);
+        }
+        finally
+        {
+            // A task's own login (its execution role's) is good for this pull only: its token goes with it.
+            if (login is not null)
+            {
+                _authorizations.Remove(source.AuthorizationKey);
+            }
+        }
+    }
+
+    private async Task<PulledImage> PullAsync(Source source, string image, CancellationToken cancellationToken)
+    {
+        var reference = source.Reference;
         var (manifest, _) = await ManifestAsync(source, reference.TagOrDigest, cancellationToken);
         if (manifest["manifests"] is JsonArray entries)
         {
@@ -127,7 +144,7 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
     private async Task<HttpResponseMessage> SendAsync(Source source, HttpMethod method, string path, string? accept, CancellationToken cancellationToken)
     {
         var reference = source.Reference;
-        var key = $"{reference.Registry}|{source.Repository}|{source.Basic}";
+        var key = source.AuthorizationKey;
         var scheme = IsLoopback(reference.Registry) ? "http" : "https";
         var uri = new Uri($"{scheme}://{(reference.Registry == "docker.io" ? "registry-1.docker.io" : reference.Registry)}{path}");
         for (var attempt = 0; ; attempt++)
@@ -221,7 +238,10 @@ public sealed class ImagePuller(HttpClient http, RegistryCredentials credentials
     }
 
     /// <summary>Where one pull reads from, and the Basic credentials (base64 user:password) it signs in with; authorizations are kept per source.</summary>
-    private sealed record Source(ImageReference Reference, string Repository, string? Basic);
+    private sealed record Source(ImageReference Reference, string Repository, string? Basic)
+    {
+        public string AuthorizationKey => $"{Reference.Registry}|{Repository}|{Basic}";
+    }
 }
 
 /// <summary>A pulled image: its config and its layer blobs (cached files) in order.</summary>

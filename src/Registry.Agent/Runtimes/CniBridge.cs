@@ -23,7 +23,13 @@ internal sealed class CniBridge(string dataDirectory, string subnet)
     public static string? Problem() =>
         Plugins.FirstOrDefault(p => !File.Exists(Path.Combine(PluginDirectory, p))) is { } missing
             ? $"the CNI plugin {missing} is not in {PluginDirectory} (apt-get install containernetworking-plugins)"
+            : !File.Exists(Tools.Which("ip")) ? "the ip command (apt-get install iproute2)"
             : null;
+
+    /// <summary>The host ports published for the bridge containers of <paramref name="bundles"/> that are still attached (portmap listens on none of them, so a bind test cannot see them).</summary>
+    public static HashSet<int> PublishedPorts(IEnumerable<string> bundles) =>
+        [.. bundles.Where(b => File.Exists(Path.Combine(b, StateFile)) && JsonNode.Parse(File.ReadAllText(Path.Combine(b, StateFile)))?["detached"] is null)
+            .SelectMany(Bindings).Select(p => p.HostPort)];
 
     public static string NamespacePath(string id) => "/var/run/netns/" + id;
 
@@ -75,17 +81,33 @@ internal sealed class CniBridge(string dataDirectory, string subnet)
             return;
         }
 
+        // Each step is tried whatever became of the one before (CNI DEL may be repeated safely); what
+        // failed is kept with the state rather than stopping the agent.
         var ports = Bindings(bundle);
         var result = state["result"]?.DeepClone();
-        if (ports.Count > 0)
+        var failures = new List<string>();
+        async Task StepAsync(Func<Task> step)
         {
-            await InvokeAsync("DEL", id, Portmap(ports, result), cancellationToken);
+            try
+            {
+                await step();
+            }
+            catch (Exception e) when (e is IOException or System.ComponentModel.Win32Exception or System.Text.Json.JsonException)
+            {
+                failures.Add(e.Message);
+            }
         }
 
-        await InvokeAsync("DEL", id, Bridge(), cancellationToken);
-        await InvokeAsync("DEL", id, Loopback(), cancellationToken);
-        await Tools.RunAsync("ip", ["netns", "delete", id], cancellationToken);
+        if (ports.Count > 0)
+        {
+            await StepAsync(() => InvokeAsync("DEL", id, Portmap(ports, result), cancellationToken));
+        }
+
+        await StepAsync(() => InvokeAsync("DEL", id, Bridge(), cancellationToken));
+        await StepAsync(() => InvokeAsync("DEL", id, Loopback(), cancellationToken));
+        await StepAsync(() => Tools.RunAsync("ip", ["netns", "delete", id], cancellationToken));
         state["detached"] = true;
+        state["detachFailures"] = failures.Count == 0 ? null : new JsonArray([.. failures.Select(f => JsonValue.Create(f))]);
         await File.WriteAllTextAsync(path, state.ToJsonString(), cancellationToken);
     }
 

@@ -95,7 +95,14 @@ public sealed class RuncRuntime : ITaskRuntime
         string? networkNamespace = null;
         if (spec.NetworkMode == "bridge")
         {
-            var hostPorts = DynamicHostPorts.For(spec, _config.ReservedPorts);
+            var containers = Path.Combine(Base, "containers");
+            var published = CniBridge.PublishedPorts(Directory.Exists(containers) ? Directory.EnumerateDirectories(containers) : []);
+            var hostPorts = DynamicHostPorts.For(spec, [.. _config.ReservedPorts, .. published]);
+            if (spec.PortMappings.FirstOrDefault(m => m.HostPort != 0 && published.Contains(m.HostPort)) is { } taken)
+            {
+                throw new ImagePullException($"CannotStartContainerError: host port {taken.HostPort} is already published for another container");
+            }
+
             await _bridge.AttachAsync(id, bundle, [.. spec.PortMappings.Zip(hostPorts, (m, h) => new ControlPlane.PortBinding("0.0.0.0", m.ContainerPort, h, m.Protocol))], cancellationToken);
             networkNamespace = CniBridge.NamespacePath(id);
         }

@@ -107,13 +107,22 @@ public sealed partial class TaskManager(ControlPlaneClient plane, ITaskRuntime r
             if (task.ExecutionRoleCredentials is { } execution)
             {
                 // Images on the registry this agent reports to are pulled as the task's execution role.
-                var login = await plane.ExecutionRoleLoginAsync(execution, cancellationToken);
+                RegistryLogin login;
+                try
+                {
+                    login = await plane.ExecutionRoleLoginAsync(execution, cancellationToken);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or FormatException && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new ImagePullException($"CannotPullContainerError: the execution role could not log in to {config.Endpoint.Authority}: {e.Message}", e);
+                }
+
                 specs = [.. specs.Select(s => ImageReference.Parse(s.Spec.Image).Registry.Equals(config.Endpoint.Authority, StringComparison.OrdinalIgnoreCase)
                     ? (s.Spec with { PullLogin = login }, s.Essential)
                     : s)];
             }
 
-            if (task.TaskDefinition["taskRoleArn"] is not null && credentials is null)
+            if (task.RoleCredentials is not null && credentials is null)
             {
                 throw new TaskStartException("CannotStartContainerError: the task has a taskRoleArn, and this instance's agent runs without ECS_ENABLE_TASK_IAM_ROLE=true");
             }

@@ -198,6 +198,11 @@ namespace Registry.Data.PostgreSql.Migrations
                     b.Property<DateTime>("RegisteredAt")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<string>("RegisteredBy")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("character varying(512)");
+
                     b.Property<string>("ReservedPorts")
                         .IsRequired()
                         .HasColumnType("text");

@@ -187,6 +187,11 @@ namespace Registry.Data.Sqlite.Migrations
                     b.Property<DateTime>("RegisteredAt")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("RegisteredBy")
+                        .IsRequired()
+                        .HasMaxLength(512)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ReservedPorts")
                         .IsRequired()
                         .HasColumnType("TEXT");

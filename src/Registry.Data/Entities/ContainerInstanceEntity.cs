@@ -16,6 +16,12 @@ public sealed class ContainerInstanceEntity
     /// <summary><c>ACTIVE</c>, <c>DRAINING</c>, or <c>INACTIVE</c> once deregistered.</summary>
     public required string Status { get; set; }
 
+    /// <summary>
+    /// The principal that registered the instance: only it may poll as the instance (and so receive its
+    /// tasks' role credentials) and report on its tasks. Empty for instances registered before this was kept.
+    /// </summary>
+    public string RegisteredBy { get; set; } = "";
+
     /// <summary>The address the instance's published ports are reached at (what a load balancer sends to).</summary>
     public string Address { get; set; } = "";
 

@@ -92,6 +92,14 @@ public static partial class TaskDefinitionParser
             }
         }
 
+        foreach (var role in new[] { "taskRoleArn", "executionRoleArn" })
+        {
+            if (document[role] is { } arn && (arn.GetValueKind() != JsonValueKind.String || !((string)arn!).StartsWith("arn:", StringComparison.Ordinal)))
+            {
+                throw TaskDefinitionException.Client($"{role} must be a role ARN (arn:aws:iam::<account>:role/<name>)");
+            }
+        }
+
         if (taskCpu is not null)
         {
             document["cpu"] = taskCpu.Value.ToString(CultureInfo.InvariantCulture);

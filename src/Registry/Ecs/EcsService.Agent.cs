@@ -63,6 +63,7 @@ internal sealed partial class EcsService
             throw new AwsApiException("ClientException", "The container instance has been deregistered; register it again.");
         }
 
+        RequireOwner(call, instance);
         var woken = signals.Next(instance.Id);
         await HeartbeatAsync(db, instance, call.Context.RequestAborted);
         var knownIds = known.Keys.ToList();
@@ -135,6 +136,11 @@ internal sealed partial class EcsService
         await db.LockRowsAsync(RowLocks(call).ForUpdate, "Tasks", "TaskId", [taskId], call.Context.RequestAborted);
         var task = await db.Tasks.FirstOrDefaultAsync(t => t.ClusterId == cluster.Id && t.TaskId == taskId, call.Context.RequestAborted)
                    ?? throw new AwsApiException("InvalidParameterException", "The referenced task was not found.");
+        if (task.ContainerInstanceId is { } instanceId && await db.ContainerInstances.FirstOrDefaultAsync(i => i.Id == instanceId, call.Context.RequestAborted) is { } reporter)
+        {
+            RequireOwner(call, reporter);
+        }
+
         try
         {
             if (!TaskLifecycle.Apply(task, report(task), DateTime.UtcNow))

@@ -28,6 +28,12 @@ internal sealed partial class EcsService
         var attributes = call.Array("attributes", required: false)
             .Select(a => new InstanceAttribute(Text(a, "name") ?? throw AwsApiException.InvalidParameter("attributes need a name"), Text(a, "value")))
             .ToList();
+        if (attributes.FirstOrDefault(a => a.Name == InstanceAttribute.Address) is { } address
+            && Uri.CheckHostName(address.Value) is not (UriHostNameType.IPv4 or UriHostNameType.IPv6 or UriHostNameType.Dns))
+        {
+            throw AwsApiException.InvalidParameter($"attribute {InstanceAttribute.Address} must be an IP address or host name, not '{address.Value}'");
+        }
+
         var ec2InstanceId = IdentityDocumentInstanceId(call.Optional("instanceIdentityDocument"));
         var agentVersion = call.Body.TryGetProperty("versionInfo", out var version) && version.ValueKind == JsonValueKind.Object ? Text(version, "agentVersion") ?? "" : "";
         var runtime = attributes.FirstOrDefault(a => a.Name == InstanceAttribute.Runtime)?.Value ?? "docker";
@@ -40,6 +46,7 @@ internal sealed partial class EcsService
             var id = ContainerInstanceId(arn);
             instance = await db.ContainerInstances.FirstOrDefaultAsync(i => i.InstanceId == id && i.ClusterId == cluster.Id && i.Status != "INACTIVE", call.Context.RequestAborted)
                        ?? throw new AwsApiException("InvalidParameterException", $"Container instance {arn} is not registered in cluster {cluster.Name}.");
+            RequireOwner(call, instance);
         }
 
         if (instance is null)
@@ -66,6 +73,7 @@ internal sealed partial class EcsService
         instance.Runtime = runtime;
         instance.AgentVersion = agentVersion;
         instance.Address = attributes.FirstOrDefault(a => a.Name == InstanceAttribute.Address)?.Value ?? RemoteAddress(call);
+        instance.RegisteredBy = call.User.Identity!.Name!;
         instance.AgentConnected = true;
         instance.LastHeartbeatAt = now;
         instance.Version++;
@@ -73,6 +81,18 @@ internal sealed partial class EcsService
         await DurableAsync(call);
         var usage = await InstanceUsageAsync(db, [instance.Id], call.Context.RequestAborted);
         return new { containerInstance = Describe(cluster.Name, instance, usage.GetValueOrDefault(instance.Id)) };
+    }
+
+    /// <summary>
+    /// Only the principal that registered an instance acts as it (instances from before owners were kept
+    /// are claimed by their next registration).
+    /// </summary>
+    private static void RequireOwner(AwsCall call, ContainerInstanceEntity instance)
+    {
+        if (instance.RegisteredBy.Length > 0 && instance.RegisteredBy != call.User.Identity!.Name)
+        {
+            throw new AwsApiException("AccessDeniedException", $"Container instance {instance.InstanceId} was registered by another principal; only it may act as the instance.");
+        }
     }
 
     /// <summary>The address the agent called from, IPv4 when it is one.</summary>

@@ -64,7 +64,8 @@ internal sealed partial class EcsService
         }
 
         var draining = service.Status == ServiceStatuses.Draining;
-        var loadBalancers = ServiceLoadBalancer.ReadAll(service.LoadBalancers);
+        // Only groups this balancer has can judge a task: one dropped from the configuration does not hold the service up.
+        var loadBalancers = ServiceLoadBalancer.ReadAll(service.LoadBalancers).Where(lb => targetGroups.ByName.ContainsKey(lb.TargetGroup)).ToList();
         var grace = TimeSpan.FromSeconds(service.HealthCheckGracePeriodSeconds);
         var checks = definitions.ToDictionary(d => d.Key, d => CheckedContainers(d.Value));
         var states = live.Where(t => t.DesiredStatus == TaskStatuses.Running)

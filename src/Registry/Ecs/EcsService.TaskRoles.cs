@@ -1,9 +1,11 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Registry.AwsApi;
 using Registry.Data;
 using Registry.Data.Entities;
 using Registry.Iam;
+using Registry.Scheduler.Tasks;
 using Registry.Security.Policies;
 
 namespace Registry.Ecs;
@@ -19,11 +21,15 @@ internal sealed partial class EcsService
 {
     private const string TasksServicePrincipal = "ecs-tasks.amazonaws.com";
 
-    /// <summary>RunTask's and CreateService's checks of the definition's roles, as ECS makes them.</summary>
-    private async Task RequireAssumableRolesAsync(AwsCall call, TaskDefinitionEntity definition)
+    /// <summary>The roles a task runs with: RunTask's overrides, else the task definition's.</summary>
+    private static (string? Task, string? Execution) Roles(JsonNode definition, TaskOverrides? overrides) =>
+        (overrides?.TaskRoleArn ?? (string?)definition["taskRoleArn"], overrides?.ExecutionRoleArn ?? (string?)definition["executionRoleArn"]);
+
+    /// <summary>RunTask's and CreateService's checks of the task's roles, as ECS makes them.</summary>
+    private async Task RequireAssumableRolesAsync(AwsCall call, TaskDefinitionEntity definition, TaskOverrides? overrides = null)
     {
-        var document = JsonNode.Parse(definition.Document)!;
-        foreach (var arn in new[] { (string?)document["taskRoleArn"], (string?)document["executionRoleArn"] }.OfType<string>().Distinct(StringComparer.Ordinal))
+        var (taskRole, executionRole) = Roles(JsonNode.Parse(definition.Document)!, overrides);
+        foreach (var arn in new[] { taskRole, executionRole }.OfType<string>().Distinct(StringComparer.Ordinal))
         {
             await AuthorizeAsync(call, "iam:PassRole", arn);
             await using var db = await DbAsync(call);
@@ -43,7 +49,8 @@ internal sealed partial class EcsService
                 ? Describe(arn, sessions.Issue(role, task.TaskId))
                 : null;
 
-        return (await IssueAsync((string?)definition["taskRoleArn"]), await IssueAsync((string?)definition["executionRoleArn"]));
+        var (taskRole, executionRole) = Roles(definition, TaskOverrides.Read(JsonDocument.Parse(task.Overrides).RootElement));
+        return (await IssueAsync(taskRole), await IssueAsync(executionRole));
     }
 
     private static object Describe(string roleArn, RoleCredentials credentials) => new
@@ -58,13 +65,15 @@ internal sealed partial class EcsService
     /// <summary>The name of the role <paramref name="arn"/> names when it is this account's, exists, and trusts ECS tasks; null otherwise.</summary>
     private async Task<string?> AssumableRoleAsync(RegistryDbContext db, string arn, CancellationToken cancellationToken)
     {
+        // Roles here have no paths: anything after the name would be a different ARN from the one
+        // iam:PassRole was checked against.
         var prefix = $"arn:aws:iam::{Aws.AccountId}:role/";
-        if (!arn.StartsWith(prefix, StringComparison.Ordinal))
+        var name = arn.StartsWith(prefix, StringComparison.Ordinal) ? arn[prefix.Length..] : "";
+        if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal))
         {
             return null;
         }
 
-        var name = arn[(arn.LastIndexOf('/') + 1)..];
         var trust = await db.Roles.AsNoTracking().Where(r => r.Name == name).Select(r => r.TrustPolicy).FirstOrDefaultAsync(cancellationToken);
         return trust is not null && TrustsEcsTasks(trust) ? name : null;
     }

@@ -24,13 +24,13 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         await AuthorizeAsync(call, "ecs:RunTask", TaskDefinitionArn(definition.Family, definition.Revision));
         RequireActive(definition);
-        await RequireAssumableRolesAsync(call, definition);
         var launchType = ReadLaunchType(call, definition);
 
         var count = call.Body.TryGetProperty("count", out var countElement) && countElement.ValueKind != JsonValueKind.Null
             ? countElement.ValueKind == JsonValueKind.Number && countElement.TryGetInt32(out var n) && n is >= 1 and <= 10 ? n : throw AwsApiException.InvalidParameter("count must be an integer from 1 to 10")
             : 1;
         var request = ReadTaskRequest(call, definition);
+        await RequireAssumableRolesAsync(call, definition, request.Overrides);
         var strategies = Parse(() => call.Array("placementStrategy", required: false).Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
 
         await using var db = await DbAsync(call);
@@ -62,7 +62,6 @@ internal sealed partial class EcsService
         var definition = await FindTaskDefinitionAsync(call, call.Required("taskDefinition"), activeOnly: false);
         await AuthorizeAsync(call, "ecs:StartTask", TaskDefinitionArn(definition.Family, definition.Revision));
         RequireActive(definition);
-        await RequireAssumableRolesAsync(call, definition);
         var targets = call.Strings("containerInstances", required: true);
         if (targets.Count is 0 or > 10)
         {
@@ -70,6 +69,7 @@ internal sealed partial class EcsService
         }
 
         var request = ReadTaskRequest(call, definition);
+        await RequireAssumableRolesAsync(call, definition, request.Overrides);
         var ids = targets.Select(ContainerInstanceId).ToList();
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
@@ -248,6 +248,12 @@ internal sealed partial class EcsService
         if (group.Length > 255 || startedBy?.Length > 128)
         {
             throw AwsApiException.InvalidParameter("group is at most 255 characters and startedBy at most 128");
+        }
+
+        // A service's group is the service scheduler's: a task joining it would share the service's load balancer.
+        if (group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+        {
+            throw AwsApiException.InvalidParameter("group 'service:…' is reserved for the tasks of services.");
         }
 
         var fromDefinition = document["placementConstraints"] is JsonArray definitionConstraints

@@ -144,6 +144,7 @@ public abstract class EcsTaskApiTests(RegistryFixture registry) : IAsyncLifetime
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { containerOverrides = new[] { new { name = "nope" } } } }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { bogus = 1 } }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, launchType = "EXTERNAL" }));
+        Assert.Equal("InvalidParameterException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = family, group = "service:web" }));
         Assert.Equal("ClientException", await ErrorAsync("RunTask", new { cluster = _cluster, taskDefinition = "missing-family" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("StopTask", new { cluster = _cluster, task = "0123456789abcdef0123456789abcdef" }));
         Assert.Equal("InvalidParameterException", await ErrorAsync("Poll", new { cluster = _cluster, containerInstance = "0123456789abcdef0123456789abcdef" }));

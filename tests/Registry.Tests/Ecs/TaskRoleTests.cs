@@ -107,7 +107,8 @@ public sealed class TaskRoleTests(RegistryFixture registry) : IClassFixture<Regi
             trustPolicy = JsonSerializer.Serialize(new { Version = "2012-10-17", Statement = new[] { new { Effect = "Allow", Principal = new { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" } } }),
         }));
 
-        foreach (var role in new[] { RoleArn(untrusting), RoleArn("no-such-role-" + _suffix), "arn:aws:iam::111111111111:role/" + Role })
+        // A path after "role/" would be checked for iam:PassRole as one ARN and issued as another role.
+        foreach (var role in new[] { RoleArn(untrusting), RoleArn("no-such-role-" + _suffix), "arn:aws:iam::111111111111:role/" + Role, RoleArn("team/" + Role) })
         {
             var family = await RegisterAsync(new { taskRoleArn = role });
             var (status, body) = await _ecs.CallAsync("RunTask", new { cluster = _cluster, taskDefinition = family });
@@ -115,6 +116,52 @@ public sealed class TaskRoleTests(RegistryFixture registry) : IClassFixture<Regi
             Assert.Equal("ClientException", body.GetProperty("__type").GetString());
             Assert.Contains("unable to assume the role", body.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task RunTasks_role_overrides_are_checked_and_applied()
+    {
+        var family = await RegisterAsync(new { });
+        var (status, refused) = await _ecs.CallAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { taskRoleArn = RoleArn("no-such-role-" + _suffix) } });
+        Assert.Equal(400, status);
+        Assert.Equal("ClientException", refused.GetProperty("__type").GetString());
+
+        var (_, run) = await _ecs.CallAsync("RunTask", new { cluster = _cluster, taskDefinition = family, overrides = new { taskRoleArn = RoleArn(Role) } });
+        var taskArn = run.GetProperty("tasks")[0].GetProperty("taskArn").GetString();
+        var (_, poll) = await _ecs.CallAsync("Poll", new { cluster = _cluster, containerInstance = _instanceArn });
+        var credentials = poll.GetProperty("tasks").EnumerateArray().Single(t => t.GetProperty("taskArn").GetString() == taskArn).GetProperty("roleCredentials");
+        Assert.Equal(RoleArn(Role), credentials.GetProperty("roleArn").GetString());
+    }
+
+    [Fact]
+    public async Task Only_the_principal_that_registered_an_instance_polls_it_and_reports_on_its_tasks()
+    {
+        var credentials = await RunAndPollAsync(new { taskRoleArn = RoleArn(Role) });
+        Assert.StartsWith("ASIA", credentials.GetProperty("accessKeyId").GetString(), StringComparison.Ordinal);
+
+        // Another user, allowed every ECS action, is still not the agent of this instance.
+        var admin = registry.CreateClient();
+        var other = "operator-" + _suffix;
+        await CreatedAsync(admin.PostAsJsonAsync("/admin/v1/users", new { name = other }));
+        await CreatedAsync(admin.PostAsJsonAsync("/admin/v1/policies", new { name = "ecs-all-" + _suffix, document = JsonSerializer.Serialize(new { Version = "2012-10-17", Statement = new[] { new { Effect = "Allow", Action = "ecs:*", Resource = "*" } } }) }));
+        Assert.True((await admin.PutAsync($"/admin/v1/users/{other}/policies/ecs-all-{_suffix}", null)).IsSuccessStatusCode);
+        using var key = JsonDocument.Parse(await (await admin.PostAsync($"/admin/v1/users/{other}/access-keys", null)).Content.ReadAsStringAsync());
+        var intruder = new AwsJsonTestClient(registry.CreateAnonymousClient(), key.RootElement.GetProperty("accessKeyId").GetString()!, key.RootElement.GetProperty("secretAccessKey").GetString()!, "ecs", AwsJsonTestClient.EcsTargetPrefix);
+
+        Assert.Equal(200, (await intruder.CallAsync("ListTasks", new { cluster = _cluster })).Status);
+        var (status, poll) = await intruder.CallAsync("Poll", new { cluster = _cluster, containerInstance = _instanceArn });
+        Assert.Equal(400, status);
+        Assert.Equal("AccessDeniedException", poll.GetProperty("__type").GetString());
+        var taskArn = (await intruder.CallAsync("ListTasks", new { cluster = _cluster })).Body.GetProperty("taskArns")[0].GetString();
+        var (_, report) = await intruder.CallAsync("SubmitTaskStateChange", new { cluster = _cluster, task = taskArn, status = "STOPPED" });
+        Assert.Equal("AccessDeniedException", report.GetProperty("__type").GetString());
+        var (_, register) = await intruder.CallAsync("RegisterContainerInstance", new
+        {
+            cluster = _cluster,
+            containerInstanceArn = _instanceArn,
+            totalResources = new object[] { new { name = "CPU", type = "INTEGER", integerValue = 1024 }, new { name = "MEMORY", type = "INTEGER", integerValue = 1024 } },
+        });
+        Assert.Equal("AccessDeniedException", register.GetProperty("__type").GetString());
     }
 
     /// <summary>Runs a task of a new definition with <paramref name="roles"/>, and returns the role credentials its agent's poll gets.</summary>
