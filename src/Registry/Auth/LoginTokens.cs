@@ -19,16 +19,18 @@ internal sealed class LoginTokens(IOptions<AuthOptions> options, SigningKey sign
 
     private string Audience => options.Value.Service + "/login";
 
-    public (string Password, DateTimeOffset ExpiresAt) Issue(string userName)
+    /// <summary>A login for <paramref name="userName"/>, valid 12 hours or until <paramref name="notAfter"/> when that is sooner (a role session's end).</summary>
+    public (string Password, DateTimeOffset ExpiresAt) Issue(string userName, DateTimeOffset? notAfter = null)
     {
         var now = clock.GetUtcNow();
+        var expires = notAfter is { } end && end < now + Lifetime ? end : now + Lifetime;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = options.Value.Issuer,
             Audience = Audience,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime.AddSeconds(-1),
-            Expires = (now + Lifetime).UtcDateTime,
+            Expires = expires.UtcDateTime,
             SigningCredentials = new SigningCredentials(signingKey.Key, SecurityAlgorithms.EcdsaSha256),
             Claims = new Dictionary<string, object>
             {
@@ -36,7 +38,7 @@ internal sealed class LoginTokens(IOptions<AuthOptions> options, SigningKey sign
                 [JwtRegisteredClaimNames.Jti] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
             },
         };
-        return (new JsonWebTokenHandler().CreateToken(descriptor), now + Lifetime);
+        return (new JsonWebTokenHandler().CreateToken(descriptor), expires);
     }
 
     /// <summary>The user a login password names, or null when it is not a valid, unexpired one.</summary>

@@ -77,7 +77,8 @@ internal sealed class SigV4Authenticator(
         }
 
         var sessionToken = context.Request.Headers["X-Amz-Security-Token"].ToString();
-        var (userName, secret) = sessionToken.Length > 0 ? OpenSession(authorization.AccessKeyId, sessionToken) : await FindKeyAsync(authorization.AccessKeyId, context.RequestAborted);
+        var session = sessionToken.Length > 0 ? OpenSession(authorization.AccessKeyId, sessionToken) : null;
+        var (userName, secret) = session is not null ? (session.PrincipalName, session.Secret) : await FindKeyAsync(authorization.AccessKeyId, context.RequestAborted);
         var payloadHash = SigV4Signature.Hex(SHA256.HashData(body));
         if (context.Request.Headers["X-Amz-Content-Sha256"].ToString() is { Length: > 0 } claimed && claimed != payloadHash)
         {
@@ -104,12 +105,18 @@ internal sealed class SigV4Authenticator(
         }
 
         SweepSeen(now);
-        return new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, userName), new Claim("access_key_id", authorization.AccessKeyId)], "SigV4", ClaimTypes.Name, ClaimTypes.Role));
+        Claim[] claims = session is null
+            ? [new Claim(ClaimTypes.Name, userName), new Claim("access_key_id", authorization.AccessKeyId)]
+            : [new Claim(ClaimTypes.Name, userName), new Claim("access_key_id", authorization.AccessKeyId), new Claim(SessionExpiresClaim, session.Expiration.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture))];
+        return new ClaimsPrincipal(new ClaimsIdentity(claims, "SigV4", ClaimTypes.Name, ClaimTypes.Role));
     }
 
-    /// <summary>A role session's temporary credentials (task roles): the session's principal and secret, from the token alone.</summary>
-    private (string PrincipalName, string Secret) OpenSession(string accessKeyId, string sessionToken) =>
-        roleSessions.Open(accessKeyId, sessionToken, out var expired) is { } session ? (session.PrincipalName, session.Secret)
+    /// <summary>When the role session a request is signed by ends (unix seconds); absent for users' keys.</summary>
+    public const string SessionExpiresClaim = "session_expires";
+
+    /// <summary>A role session's temporary credentials (task roles), from the token alone.</summary>
+    private RoleSession OpenSession(string accessKeyId, string sessionToken) =>
+        roleSessions.Open(accessKeyId, sessionToken, out var expired) is { } session ? session
         : expired ? throw new AwsApiException("ExpiredTokenException", "The security token included in the request is expired", 403)
         : throw new AwsApiException("UnrecognizedClientException", "The security token included in the request is invalid.", 403);
 

@@ -67,7 +67,9 @@ internal sealed partial class EcrService(IOptions<AwsOptions> aws) : IAwsJsonSer
     private async Task<object> GetAuthorizationTokenAsync(AwsCall call)
     {
         await AuthorizeAsync(call, "ecr:GetAuthorizationToken", null);
-        var (password, expiresAt) = call.Context.RequestServices.GetRequiredService<LoginTokens>().Issue(call.User.Identity!.Name!);
+        // A role session's login ends with the session, so a stopped task's credentials do not pull for hours more.
+        var sessionEnd = call.User.FindFirst(SigV4Authenticator.SessionExpiresClaim)?.Value is { } end ? DateTimeOffset.FromUnixTimeSeconds(long.Parse(end, System.Globalization.CultureInfo.InvariantCulture)) : (DateTimeOffset?)null;
+        var (password, expiresAt) = call.Context.RequestServices.GetRequiredService<LoginTokens>().Issue(call.User.Identity!.Name!, sessionEnd);
         var request = call.Context.Request;
         return new
         {

@@ -70,6 +70,8 @@ public sealed class TaskRoleTests(RegistryFixture registry) : IClassFixture<Regi
         // On /v2, through ECR's login: pulls, and is refused pushes.
         var (_, token) = await ecr.CallAsync("GetAuthorizationToken", new { });
         var login = token.GetProperty("authorizationData")[0].GetProperty("authorizationToken").GetString()!;
+        var loginExpires = DateTimeOffset.FromUnixTimeMilliseconds((long)(token.GetProperty("authorizationData")[0].GetProperty("expiresAt").GetDouble() * 1000));
+        Assert.True(loginExpires <= DateTimeOffset.Parse(credentials.GetProperty("expiration").GetString()!, System.Globalization.CultureInfo.InvariantCulture).AddSeconds(1), "a role session's login ends with the session");
         var v2 = registry.CreateAnonymousClient();
         v2.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", login);
         using var pull = await v2.GetAsync($"/v2/{Repository}/manifests/v1");
