@@ -12,7 +12,7 @@ namespace Registry.Agent.Runtimes;
 /// returned is kept in the bundle, so DEL (at stop, after an exit, or after an agent restart) removes
 /// exactly the address and the portmap chains the container had.
 /// </summary>
-internal sealed class CniBridge(string dataDirectory, string subnet)
+internal sealed partial class CniBridge(string subnet)
 {
     public const string PluginDirectory = "/usr/lib/cni";
     private const string BridgeName = "ecs-bridge0";
@@ -26,10 +26,19 @@ internal sealed class CniBridge(string dataDirectory, string subnet)
             : !File.Exists(Tools.Which("ip")) ? "the ip command (apt-get install iproute2)"
             : null;
 
-    /// <summary>The host ports published for the bridge containers of <paramref name="bundles"/> that are still attached (portmap listens on none of them, so a bind test cannot see them).</summary>
-    public static HashSet<int> PublishedPorts(IEnumerable<string> bundles) =>
-        [.. bundles.Where(b => File.Exists(Path.Combine(b, StateFile)) && JsonNode.Parse(File.ReadAllText(Path.Combine(b, StateFile)))?["detached"] is null)
-            .SelectMany(Bindings).Select(p => p.HostPort)];
+    /// <summary>
+    /// The host ports portmap publishes on this machine, for any agent (it listens on none of them, so a
+    /// bind test cannot see them): the destination ports of its CNI-DN chains.
+    /// </summary>
+    public static async Task<HashSet<int>> PublishedPortsAsync(CancellationToken cancellationToken)
+    {
+        var rules = await Tools.RunAsync("iptables", ["-t", "nat", "-S"], cancellationToken);
+        return [.. rules.Output.Split('\n').Where(r => r.StartsWith("-A CNI-DN-", StringComparison.Ordinal) && r.Contains("-j DNAT", StringComparison.Ordinal))
+            .Select(r => DestinationPort().Match(r)).Where(m => m.Success).Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"--dport (\d+) ")]
+    private static partial System.Text.RegularExpressions.Regex DestinationPort();
 
     public static string NamespacePath(string id) => "/var/run/netns/" + id;
 
@@ -126,8 +135,8 @@ internal sealed class CniBridge(string dataDirectory, string subnet)
         {
             ["type"] = "host-local",
             ["ranges"] = new JsonArray(new JsonArray(new JsonObject { ["subnet"] = subnet })),
+            // host-local's own store (/var/lib/cni/networks): one per machine, so agents sharing the bridge never hand out one address twice.
             ["routes"] = new JsonArray(new JsonObject { ["dst"] = "0.0.0.0/0" }),
-            ["dataDir"] = Path.Combine(dataDirectory, "runc", "cni-addresses"),
         },
     };
 

@@ -31,7 +31,7 @@ public sealed class RuncRuntime : ITaskRuntime
         _config = config;
         _puller = new ImagePuller(_http, config.Credentials, Path.Combine(config.DataDirectory, "blobs"));
         _health = new RuncHealth(ExecuteAsync);
-        _bridge = new CniBridge(config.DataDirectory, config.RuncBridgeSubnet);
+        _bridge = new CniBridge(config.RuncBridgeSubnet);
         _logRotation = RotateLogsAsync(_stopping.Token);
     }
 
@@ -95,8 +95,7 @@ public sealed class RuncRuntime : ITaskRuntime
         string? networkNamespace = null;
         if (spec.NetworkMode == "bridge")
         {
-            var containers = Path.Combine(Base, "containers");
-            var published = CniBridge.PublishedPorts(Directory.Exists(containers) ? Directory.EnumerateDirectories(containers) : []);
+            var published = await CniBridge.PublishedPortsAsync(cancellationToken);
             var hostPorts = DynamicHostPorts.For(spec, [.. _config.ReservedPorts, .. published]);
             if (spec.PortMappings.FirstOrDefault(m => m.HostPort != 0 && published.Contains(m.HostPort)) is { } taken)
             {

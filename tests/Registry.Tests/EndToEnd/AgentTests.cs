@@ -283,6 +283,52 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
     /// <summary>Checks that a stopped bridge container holds no host port or network any more.</summary>
     protected virtual Task AssertUnpublishedAsync(string runtimeId, int hostPort) => Task.CompletedTask;
 
+    [SkippableFact]
+    public async Task A_service_keeps_its_tasks_running_and_replaces_one_that_is_killed()
+    {
+        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
+        var family = await RegisterAsync("svc", 32, "echo up > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
+        await EcsAsync("create-service", "--cluster", Cluster, "--service-name", "web", "--task-definition", family, "--desired-count", "2");
+
+        var first = await ServiceTasksRunningAsync(2, exclude: null);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var task in first)
+        {
+            var hostPort = task.GetProperty("containers")[0].GetProperty("networkBindings")[0].GetProperty("hostPort").GetInt32();
+            Assert.Equal("up\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+        }
+
+        var killed = first[0];
+        await KillAsync(killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!);
+        var replaced = await ServiceTasksRunningAsync(2, exclude: killed.GetProperty("taskArn").GetString());
+        Assert.Contains(replaced, t => t.GetProperty("taskArn").GetString() == first[1].GetProperty("taskArn").GetString());
+        var service = (await EcsAsync("describe-services", "--cluster", Cluster, "--services", "web")).GetProperty("services")[0];
+        Assert.Equal(2, service.GetProperty("runningCount").GetInt32());
+        Assert.Contains(service.GetProperty("events").EnumerateArray(), e => e.GetProperty("message").GetString()!.StartsWith("(service web) has started 1 tasks", StringComparison.Ordinal));
+
+        await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
+        await ServiceTasksRunningAsync(0, exclude: null);
+        Assert.Equal("DRAINING", (await EcsAsync("delete-service", "--cluster", Cluster, "--service", "web")).GetProperty("service").GetProperty("status").GetString());
+    }
+
+    /// <summary>Kills the container's process behind the agent's back.</summary>
+    protected abstract Task KillAsync(string runtimeId);
+
+    /// <summary>Waits until the service has exactly <paramref name="count"/> tasks meant to run, all RUNNING, none of them <paramref name="exclude"/>.</summary>
+    protected async Task<List<JsonElement>> ServiceTasksRunningAsync(int count, string? exclude)
+    {
+        List<JsonElement> tasks = [];
+        await WaitAsync(
+            async () =>
+            {
+                var arns = (await EcsAsync("list-tasks", "--cluster", Cluster, "--service-name", "web")).GetProperty("taskArns").EnumerateArray().Select(a => a.GetString()!).ToList();
+                tasks = arns.Count == 0 ? [] : (await EcsAsync(["describe-tasks", "--cluster", Cluster, "--tasks", .. arns])).GetProperty("tasks").EnumerateArray().ToList();
+                return tasks.Count == count && tasks.All(t => t.GetProperty("lastStatus").GetString() == "RUNNING") && tasks.All(t => t.GetProperty("taskArn").GetString() != exclude);
+            },
+            $"the service to have {count} running tasks");
+        return tasks;
+    }
+
     /// <summary>How many containers the runtime holds for the task, running or not.</summary>
     protected abstract Task<int> ContainerCountAsync(string taskArn);
 
@@ -372,31 +418,22 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
     }
 
     [SkippableFact]
-    public async Task A_service_keeps_its_tasks_running_and_replaces_one_that_is_killed()
+    public async Task A_bridge_task_reaches_its_credentials_at_169_254_170_2()
     {
         Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
-        var family = await RegisterAsync("svc", 32, "echo up > /index.html; exec /bin/busybox httpd -f -p 80 -h /", networkMode: "bridge", containerPort: 80);
-        await EcsAsync("create-service", "--cluster", Cluster, "--service-name", "web", "--task-definition", family, "--desired-count", "2");
+        var roleArn = await CreatePullerRoleAsync($"bridge-{Cluster}");
+        var family = await RegisterAsync("bridge-role", 32,
+            // Busybox's static wget cannot resolve without NSS files in the image: nc speaks the HTTP,
+            // its input held open until the answer is in.
+            "(printf \"GET $AWS_CONTAINER_CREDENTIALS_RELATIVE_URI HTTP/1.0\\r\\nHost: 169.254.170.2\\r\\n\\r\\n\"; /bin/busybox sleep 3) | /bin/busybox nc 169.254.170.2 80; echo; echo fetched; exec /bin/busybox sleep 600",
+            networkMode: "bridge", taskRoleArn: roleArn);
 
-        var first = await ServiceTasksRunningAsync(2, exclude: null);
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        foreach (var task in first)
-        {
-            var hostPort = task.GetProperty("containers")[0].GetProperty("networkBindings")[0].GetProperty("hostPort").GetInt32();
-            Assert.Equal("up\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
-        }
-
-        var killed = first[0];
-        (await Cli.RunAsync("docker", ["kill", killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker kill");
-        var replaced = await ServiceTasksRunningAsync(2, exclude: killed.GetProperty("taskArn").GetString());
-        Assert.Contains(replaced, t => t.GetProperty("taskArn").GetString() == first[1].GetProperty("taskArn").GetString());
-        var service = (await EcsAsync("describe-services", "--cluster", Cluster, "--services", "web")).GetProperty("services")[0];
-        Assert.Equal(2, service.GetProperty("runningCount").GetInt32());
-        Assert.Contains(service.GetProperty("events").EnumerateArray(), e => e.GetProperty("message").GetString()!.StartsWith("(service web) has started 1 tasks", StringComparison.Ordinal));
-
-        await EcsAsync("update-service", "--cluster", Cluster, "--service", "web", "--desired-count", "0");
-        await ServiceTasksRunningAsync(0, exclude: null);
-        Assert.Equal("DRAINING", (await EcsAsync("delete-service", "--cluster", Cluster, "--service", "web")).GetProperty("service").GetProperty("status").GetString());
+        var task = await RunAndWaitAsync(family, "RUNNING");
+        var runtimeId = task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!;
+        var logs = "";
+        await WaitAsync(async () => (logs = await LogsAsync(runtimeId)).Contains("fetched", StringComparison.Ordinal), "the task to try its credentials");
+        Assert.Contains($"\"RoleArn\":\"{roleArn}\"", logs, StringComparison.Ordinal);
+        await StopAsync(task.GetProperty("taskArn").GetString()!);
     }
 
     [SkippableFact]
@@ -421,7 +458,7 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
 
         // A killed task is replaced, and the balancer stops sending to it.
         var killed = first[0];
-        (await Cli.RunAsync("docker", ["kill", killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!])).EnsureSuccess("docker kill");
+        await KillAsync(killed.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!);
         var replaced = await ServiceTasksRunningAsync(3, exclude: killed.GetProperty("taskArn").GetString());
         var now = replaced.Select(Hostname).ToHashSet(StringComparer.Ordinal);
         await WaitAsync(async () => now.SetEquals(await AnswersAsync(http, balancer, 30)), "the balancer to route to the replacement only");
@@ -463,27 +500,6 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
         await ServiceTasksRunningAsync(0, exclude: null);
     }
 
-    [SkippableFact]
-    public async Task A_bridge_task_reaches_its_credentials_at_169_254_170_2()
-    {
-        Skip.IfNot(EndToEndFixture.Enabled, EndToEndFixture.SkipReason);
-        var roleArn = await CreatePullerRoleAsync($"bridge-{Cluster}");
-        var family = await RegisterAsync("bridge-role", 32,
-            // Busybox's static wget cannot resolve without NSS files in the image: nc speaks the HTTP,
-            // its input held open until the answer is in.
-            "(printf \"GET $AWS_CONTAINER_CREDENTIALS_RELATIVE_URI HTTP/1.0\\r\\nHost: 169.254.170.2\\r\\n\\r\\n\"; /bin/busybox sleep 3) | /bin/busybox nc 169.254.170.2 80; echo; echo fetched; exec /bin/busybox sleep 600",
-            networkMode: "bridge", taskRoleArn: roleArn);
-
-        var task = await RunAndWaitAsync(family, "RUNNING");
-        var runtimeId = task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!;
-        var logs = "";
-        await WaitAsync(async () => (logs = await LogsAsync(runtimeId)).Contains("fetched", StringComparison.Ordinal), "the task to try its credentials");
-        Assert.Contains($"\"RoleArn\":\"{roleArn}\"", logs, StringComparison.Ordinal);
-        await StopAsync(task.GetProperty("taskArn").GetString()!);
-    }
-
-    private static string Hostname(JsonElement task) => task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()![..12];
-
     /// <summary>The distinct bodies (task hostnames) of <paramref name="count"/> requests through the balancer; failures are not answers.</summary>
     private static async Task<HashSet<string>> AnswersAsync(HttpClient http, Uri balancer, int count)
     {
@@ -511,20 +527,10 @@ public sealed class AgentOnDockerTests(EndToEndFixture e2e) : AgentTests(e2e, "d
             .Select(t => t.GetProperty("taskDefinitionArn").GetString()!).ToList();
     }
 
-    /// <summary>Waits until the service has exactly <paramref name="count"/> tasks meant to run, all RUNNING, none of them <paramref name="exclude"/>.</summary>
-    private async Task<List<JsonElement>> ServiceTasksRunningAsync(int count, string? exclude)
-    {
-        List<JsonElement> tasks = [];
-        await WaitAsync(
-            async () =>
-            {
-                var arns = (await EcsAsync("list-tasks", "--cluster", Cluster, "--service-name", "web")).GetProperty("taskArns").EnumerateArray().Select(a => a.GetString()!).ToList();
-                tasks = arns.Count == 0 ? [] : (await EcsAsync(["describe-tasks", "--cluster", Cluster, "--tasks", .. arns])).GetProperty("tasks").EnumerateArray().ToList();
-                return tasks.Count == count && tasks.All(t => t.GetProperty("lastStatus").GetString() == "RUNNING") && tasks.All(t => t.GetProperty("taskArn").GetString() != exclude);
-            },
-            $"the service to have {count} running tasks");
-        return tasks;
-    }
+    private static string Hostname(JsonElement task) => task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()![..12];
+
+    protected override async Task KillAsync(string runtimeId) =>
+        (await Cli.RunAsync("docker", ["kill", runtimeId])).EnsureSuccess("docker kill");
 
     protected override async Task<string> LogsAsync(string runtimeId) =>
         (await Cli.RunAsync("docker", ["logs", runtimeId])).EnsureSuccess("docker logs").Output;
@@ -569,6 +575,9 @@ public sealed class AgentOnRuncTests(EndToEndFixture e2e) : AgentTests(e2e, "run
         Assert.DoesNotContain(runtimeId, (await Cli.RunAsync("ip", ["netns", "list"])).EnsureSuccess("ip netns list").Output, StringComparison.Ordinal);
         Assert.DoesNotContain($"--dport {hostPort} ", (await Cli.RunAsync("iptables", ["-t", "nat", "-S"])).EnsureSuccess("iptables -t nat -S").Output, StringComparison.Ordinal);
     }
+
+    protected override async Task KillAsync(string runtimeId) =>
+        (await Cli.RunAsync("runc", ["--root", Path.Combine(DataDirectory, "runc", "state"), "kill", runtimeId, "KILL"])).EnsureSuccess("runc kill");
 
     protected override Task<string> LogsAsync(string runtimeId) =>
         File.ReadAllTextAsync(Path.Combine(DataDirectory, "runc", "containers", runtimeId, "container.log"));
