@@ -15,8 +15,13 @@ public static class ServiceStatuses
     public const string Completed = "COMPLETED";
     public const string Failed = "FAILED";
 
+    private const string GroupPrefix = "service:";
+
     /// <summary>The group ECS gives a service's tasks.</summary>
-    public static string Group(string serviceName) => "service:" + serviceName;
+    public static string Group(string serviceName) => GroupPrefix + serviceName;
+
+    /// <summary>The service whose group <paramref name="group"/> is; null for a group of tasks run on their own.</summary>
+    public static string? ServiceOf(string group) => group.StartsWith(GroupPrefix, StringComparison.Ordinal) ? group[GroupPrefix.Length..] : null;
 }
 
 /// <summary>

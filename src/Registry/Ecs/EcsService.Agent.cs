@@ -157,7 +157,7 @@ internal sealed partial class EcsService
         await transaction.CommitAsync(call.Context.RequestAborted);
         await DurableAsync(call);
         WakeAgents(call, task.ContainerInstanceId is { } instance ? [instance] : []);
-        if (task.Group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+        if (ServiceStatuses.ServiceOf(task.Group) is not null)
         {
             WakeServiceScheduler(call);
         }

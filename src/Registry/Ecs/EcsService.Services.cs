@@ -121,12 +121,7 @@ internal sealed partial class EcsService
 
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
-        await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
-        var service = await FindServiceAsync(db, cluster, name, call.Context.RequestAborted);
-        if (service.Status != ServiceStatuses.Active)
-        {
-            throw new AwsApiException("ServiceNotActiveException", "Service was not ACTIVE.");
-        }
+        var service = await LockActiveServiceAsync(call, db, cluster, name);
 
         (service.MaximumPercent, service.MinimumHealthyPercent, service.CircuitBreakerEnabled, service.CircuitBreakerRollback) =
             ReadDeploymentConfiguration(call, service.MaximumPercent, service.MinimumHealthyPercent, service.CircuitBreakerEnabled, service.CircuitBreakerRollback);
@@ -165,12 +160,7 @@ internal sealed partial class EcsService
         await AuthorizeAsync(call, "ecs:DeleteService", ServiceArn(cluster.Name, name));
         await using var db = await DbAsync(call);
         await using var transaction = await db.Database.BeginTransactionAsync(call.Context.RequestAborted);
-        await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
-        var service = await FindServiceAsync(db, cluster, name, call.Context.RequestAborted);
-        if (service.Status != ServiceStatuses.Active)
-        {
-            throw new AwsApiException("ServiceNotActiveException", "Service was not ACTIVE.");
-        }
+        var service = await LockActiveServiceAsync(call, db, cluster, name);
 
         if (service.DesiredCount > 0 && call.OptionalBool("force") != true)
         {
@@ -250,6 +240,14 @@ internal sealed partial class EcsService
         await DurableAsync(call);
         WakeServiceScheduler(call);
         return new { service = await DescribeAsync(db, service, clusterName, call.Context.RequestAborted) };
+    }
+
+    /// <summary>The ACTIVE service, found under its cluster's row lock (in the caller's transaction), as Update and Delete change it.</summary>
+    private static async Task<ServiceEntity> LockActiveServiceAsync(AwsCall call, RegistryDbContext db, ClusterEntity cluster, string name)
+    {
+        await db.LockRowsAsync(RowLocks(call).ForUpdate, "Clusters", "Id", [cluster.Id], call.Context.RequestAborted);
+        var service = await FindServiceAsync(db, cluster, name, call.Context.RequestAborted);
+        return service.Status == ServiceStatuses.Active ? service : throw new AwsApiException("ServiceNotActiveException", "Service was not ACTIVE.");
     }
 
     private static async Task<ServiceEntity> FindServiceAsync(RegistryDbContext db, ClusterEntity cluster, string name, CancellationToken cancellationToken) =>

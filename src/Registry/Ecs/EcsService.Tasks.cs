@@ -129,9 +129,8 @@ internal sealed partial class EcsService
         if (TaskLifecycle.RequestStop(task, reason, StopCodes.UserInitiated, now))
         {
             // A service's task behind a load balancer leaves its target groups before it stops, as in ECS.
-            if (task.Group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+            if (ServiceStatuses.ServiceOf(task.Group) is { } service)
             {
-                var service = task.Group[ServiceStatuses.Group("").Length..];
                 var loadBalancers = await db.Services.Where(s => s.ClusterId == cluster.Id && s.Name == service && s.Status != ServiceStatuses.Inactive)
                     .Select(s => s.LoadBalancers).FirstOrDefaultAsync(call.Context.RequestAborted);
                 if (loadBalancers is not null && DrainDelay(ServiceLoadBalancer.ReadAll(loadBalancers)) is var delay && delay > TimeSpan.Zero)
@@ -251,7 +250,7 @@ internal sealed partial class EcsService
         }
 
         // A service's group is the service scheduler's: a task joining it would share the service's load balancer.
-        if (group.StartsWith(ServiceStatuses.Group(""), StringComparison.Ordinal))
+        if (ServiceStatuses.ServiceOf(group) is not null)
         {
             throw AwsApiException.InvalidParameter("group 'service:…' is reserved for the tasks of services.");
         }
