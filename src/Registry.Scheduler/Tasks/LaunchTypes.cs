@@ -11,6 +11,9 @@ public static class LaunchTypes
     public const string Ec2 = "EC2";
     public const string Fargate = "FARGATE";
 
+    /// <summary>On a Kubernetes cluster (configured with a kubeconfig): Pods and Deployments, no agents.</summary>
+    public const string Kubernetes = "KUBERNETES";
+
     /// <summary>The instance attribute that puts an agent in the cluster's FARGATE capacity pool.</summary>
     public const string CapacityAttribute = "registry.capacity";
 

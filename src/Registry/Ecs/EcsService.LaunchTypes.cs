@@ -7,18 +7,23 @@ namespace Registry.Ecs;
 
 /// <summary>
 /// Launch types (see <see cref="LaunchTypes"/>): EC2 on the cluster's container instances, FARGATE on
-/// its capacity agents. A FARGATE task definition is one ECS would take: compatible with FARGATE, with
+/// its capacity agents, KUBERNETES on a Kubernetes cluster when one is configured. A FARGATE task definition is one ECS would take: compatible with FARGATE, with
 /// task-level cpu and memory, and networkMode awsvpc (run as its own network namespace on Docker's
 /// bridge: there are no VPC subnets here) or bridge.
 /// </summary>
 internal sealed partial class EcsService
 {
-    private static string ReadLaunchType(AwsCall call, TaskDefinitionEntity definition)
+    private string ReadLaunchType(AwsCall call, TaskDefinitionEntity definition)
     {
         var launchType = call.Optional("launchType") ?? LaunchTypes.Ec2;
-        if (launchType is not (LaunchTypes.Ec2 or LaunchTypes.Fargate))
+        if (launchType == LaunchTypes.Kubernetes && !kubernetes.Value.Enabled)
         {
-            throw AwsApiException.InvalidParameter($"launchType {launchType} is not available here: EC2 (the cluster's container instances) or FARGATE (its capacity agents).");
+            throw AwsApiException.InvalidParameter("launchType KUBERNETES needs a Kubernetes cluster: set Kubernetes:Kubeconfig.");
+        }
+
+        if (launchType is not (LaunchTypes.Ec2 or LaunchTypes.Fargate or LaunchTypes.Kubernetes))
+        {
+            throw AwsApiException.InvalidParameter($"launchType {launchType} is not available here: EC2 (the cluster's container instances), FARGATE (its capacity agents) or KUBERNETES (a configured Kubernetes cluster).");
         }
 
         if (call.Body.TryGetProperty("capacityProviderStrategy", out var strategy) && strategy.ValueKind == System.Text.Json.JsonValueKind.Array && strategy.GetArrayLength() > 0)
@@ -31,8 +36,14 @@ internal sealed partial class EcsService
     }
 
     /// <summary>ECS's checks of a task definition against the launch type it is to run with.</summary>
-    private static void RequireCompatible(TaskDefinitionEntity definition, string launchType)
+    private void RequireCompatible(TaskDefinitionEntity definition, string launchType, TaskOverrides? overrides = null)
     {
+        if (launchType == LaunchTypes.Kubernetes)
+        {
+            RequirePodSpec(definition, overrides ?? TaskOverrides.Read(null));
+            return;
+        }
+
         if (launchType != LaunchTypes.Fargate)
         {
             return;

@@ -72,11 +72,15 @@ internal sealed partial class EcsService
             .ToDictionary(t => t.TaskId, t => StateOf(t, checks.GetValueOrDefault(t.TaskDefinitionId) ?? [], loadBalancers.Count > 0, grace, now));
         var serving = live.Where(t => t.DesiredStatus == TaskStatuses.Running)
             .Select(t => new ServiceTask(t.TaskId, t.StartedBy!, states[t.TaskId].State, t.CreatedAt)).ToList();
-        var step = RollingUpdate.Next(
-            new DeploymentLimits(draining ? 0 : service.DesiredCount, service.MinimumHealthyPercent, service.MaximumPercent),
-            primary.Id,
-            serving,
-            canStart: !draining && primary.RolloutState != ServiceStatuses.Failed);
+        // On Kubernetes the service's Deployment starts and stops the Pods (KubernetesLauncher applies it):
+        // here only the bookkeeping runs, from the tasks its Pods have become.
+        var step = service.LaunchType == LaunchTypes.Kubernetes
+            ? new RollingStep(0, [])
+            : RollingUpdate.Next(
+                new DeploymentLimits(draining ? 0 : service.DesiredCount, service.MinimumHealthyPercent, service.MaximumPercent),
+                primary.Id,
+                serving,
+                canStart: !draining && primary.RolloutState != ServiceStatuses.Failed);
 
         // Tasks that keep failing are started ever more slowly, as ECS throttles them.
         if (step.Start > 0)

@@ -40,6 +40,7 @@ internal sealed partial class EcsService
         var launchType = ReadLaunchType(call, definition);
         var loadBalancers = ReadLoadBalancers(call) ?? [];
         RequireLoadBalancersFit(loadBalancers, definition);
+        RequireKubernetesFit(launchType, loadBalancers.Count > 0 || call.Array("placementStrategy", required: false).Count > 0 || call.Array("placementConstraints", required: false).Count > 0);
 
         if (call.Optional("schedulingStrategy") is { } strategy && strategy != "REPLICA")
         {
@@ -134,6 +135,8 @@ internal sealed partial class EcsService
         {
             RequireCompatible(definition, service.LaunchType);
         }
+
+        RequireKubernetesFit(service.LaunchType, loadBalancers is { Count: > 0 } || strategies is { Count: > 0 } || constraints is { Count: > 0 });
 
         if (definition is not null || loadBalancers is not null)
         {
@@ -239,6 +242,7 @@ internal sealed partial class EcsService
         await transaction.CommitAsync(call.Context.RequestAborted);
         await DurableAsync(call);
         WakeServiceScheduler(call);
+        WakeKubernetes(call);
         return new { service = await DescribeAsync(db, service, clusterName, call.Context.RequestAborted) };
     }
 

@@ -31,6 +31,11 @@ internal sealed partial class EcsService
             : 1;
         var request = ReadTaskRequest(call, definition);
         await RequireAssumableRolesAsync(call, definition, request.Overrides);
+        if (launchType == LaunchTypes.Kubernetes)
+        {
+            return await RunOnKubernetesAsync(call, cluster, definition, request, count);
+        }
+
         var strategies = Parse(() => call.Array("placementStrategy", required: false).Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
 
         await using var db = await DbAsync(call);
@@ -142,6 +147,7 @@ internal sealed partial class EcsService
             await db.SaveChangesAsync(call.Context.RequestAborted);
             await DurableAsync(call);
             WakeAgents(call, task.ContainerInstanceId is { } instance ? [instance] : []);
+            WakeKubernetes(call);
         }
 
         var view = await TaskViews(db, db.Tasks.Where(t => t.Id == task.Id), cluster.Name).FirstAsync(call.Context.RequestAborted);
@@ -264,7 +270,7 @@ internal sealed partial class EcsService
         return new TaskRequest(overrides, plan, group, startedBy, constraints);
     }
 
-    private static TaskEntity NewTask(ClusterEntity cluster, TaskDefinitionEntity definition, long instanceId, TaskRequest request, string launchType) => new()
+    private static TaskEntity NewTask(ClusterEntity cluster, TaskDefinitionEntity definition, long? instanceId, TaskRequest request, string launchType) => new()
     {
         LaunchType = launchType,
         TaskId = Guid.NewGuid().ToString("N"),

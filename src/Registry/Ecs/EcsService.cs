@@ -6,6 +6,7 @@ using Registry.AwsApi;
 using Registry.Data;
 using Registry.Data.Entities;
 using Registry.Iam;
+using Registry.Kubernetes;
 using Registry.LoadBalancing;
 using Registry.Security.Policies;
 
@@ -17,7 +18,7 @@ namespace Registry.Ecs;
 /// policies, in ECS's shapes and error types. This part: clusters; the other parts: task definitions,
 /// container instances, tasks and the agents' calls.
 /// </summary>
-internal sealed partial class EcsService(IOptions<AwsOptions> aws, TargetGroups targetGroups) : IAwsJsonService
+internal sealed partial class EcsService(IOptions<AwsOptions> aws, TargetGroups targetGroups, IOptions<KubernetesOptions> kubernetes) : IAwsJsonService
 {
     public string TargetPrefix => "AmazonEC2ContainerServiceV20141113.";
 

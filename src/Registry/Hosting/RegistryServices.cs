@@ -16,6 +16,7 @@ using Registry.Ecr.Lifecycle;
 using Registry.Ecs;
 using Registry.GarbageCollection;
 using Registry.Iam;
+using Registry.Kubernetes;
 using Registry.LoadBalancing;
 using Registry.Hosting.Tls;
 using Registry.Storage;
@@ -265,6 +266,7 @@ internal static class RegistryServices
         services.AddHostedService<TargetWatcher>();
         services.AddSingleton<LoadBalancerHost>();
         services.AddHostedService(sp => sp.GetRequiredService<LoadBalancerHost>());
+        AddKubernetes(services, configuration);
         services.AddOptions<LifecycleOptions>().BindConfiguration(LifecycleOptions.SectionName)
             .Validate(o => o.Interval > TimeSpan.Zero, "Lifecycle:Interval must be positive")
             .ValidateOnStart();
@@ -323,4 +325,28 @@ internal static class RegistryServices
 
     public static string DataPath(IConfiguration configuration) =>
         Path.GetFullPath(configuration[$"{RegistryOptions.SectionName}:{nameof(RegistryOptions.DataPath)}"] ?? "./data");
+
+    /// <summary>
+    /// The KUBERNETES launch type, only with a kubeconfig: its client and the launcher that keeps the
+    /// cluster's Pods and Deployments in step with the tasks and services.
+    /// </summary>
+    private static void AddKubernetes(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<KubernetesOptions>().BindConfiguration(KubernetesOptions.SectionName)
+            .Validate(o => !o.Enabled || File.Exists(o.Kubeconfig), "Kubernetes:Kubeconfig names a file that does not exist")
+            .Validate(o => o.ResyncInterval >= TimeSpan.FromSeconds(1), "Kubernetes:ResyncInterval must be at least 1 second")
+            .ValidateOnStart();
+        if (configuration.GetSection(KubernetesOptions.SectionName).Get<KubernetesOptions>() is not { Enabled: true })
+        {
+            return;
+        }
+
+        services.AddSingleton<k8s.IKubernetes>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<KubernetesOptions>>().Value;
+            return new k8s.Kubernetes(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.Context));
+        });
+        services.AddSingleton<KubernetesLauncher>();
+        services.AddHostedService(sp => sp.GetRequiredService<KubernetesLauncher>());
+    }
 }
