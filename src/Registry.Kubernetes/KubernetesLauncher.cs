@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
 using k8s;
@@ -33,6 +34,7 @@ public sealed partial class KubernetesLauncher(
     ILogger<KubernetesLauncher> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ConcurrentDictionary<string, bool> _serviceAccounts = new(StringComparer.Ordinal);
 
     private KubernetesOptions Options => options.Value;
 
@@ -181,12 +183,12 @@ public sealed partial class KubernetesLauncher(
         {
             if (podsByTask.TryGetValue(task.TaskId, out var pod))
             {
-                if (task.DesiredStatus == TaskStatuses.Stopped && pod.Metadata.DeletionTimestamp is null && task.DrainingUntil is null)
-                {
-                    await IgnoreNotFound(client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, Namespace, cancellationToken: cancellationToken));
-                }
-
+                // The report first: an essential container that exited makes the task stop, and its Pod goes now.
                 TaskLifecycle.Apply(task, PodReports.Of(pod, TaskContainer.ReadAll(task.Containers)), now);
+                if (task.DesiredStatus == TaskStatuses.Stopped && pod.Metadata.DeletionTimestamp is null)
+                {
+                    await DeletePodAsync(pod, cancellationToken);
+                }
             }
             else if (task.LastStatus == TaskStatuses.Provisioning && task.DesiredStatus == TaskStatuses.Running && ServiceStatuses.ServiceOf(task.Group) is null)
             {
@@ -234,7 +236,7 @@ public sealed partial class KubernetesLauncher(
                 && pod.Status?.Phase is not ("Succeeded" or "Failed");
             if (!adoptable)
             {
-                await IgnoreNotFound(client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, Namespace, cancellationToken: cancellationToken));
+                await DeletePodAsync(pod, cancellationToken);
                 continue;
             }
 
@@ -282,16 +284,39 @@ public sealed partial class KubernetesLauncher(
         {
             // Created by an earlier pass or another replica: the next list sees it.
         }
-        catch (Exception e) when (e is KubernetesManifestException or HttpOperationException)
+        catch (Exception e) when (e is KubernetesManifestException or HttpOperationException { Response.StatusCode: >= HttpStatusCode.BadRequest and < HttpStatusCode.InternalServerError and not HttpStatusCode.TooManyRequests })
         {
             // Refused by the cluster (quota, admission, an invalid name): the task fails to start, as on an agent.
+            // A server error or throttling is not the task's fault: the pass fails and the next one tries again.
             var reason = e is HttpOperationException http ? $"Kubernetes refused the Pod: {http.Response.StatusCode} {Truncate(http.Response.Content)}" : e.Message;
             TaskLifecycle.RequestStop(task, reason, StopCodes.TaskFailedToStart, now);
         }
     }
 
+    /// <summary>
+    /// Deletes a Pod; a refusal is logged and retried next pass rather than failing this one, whose
+    /// other tasks' states must still be written.
+    /// </summary>
+    private async Task DeletePodAsync(V1Pod pod, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await IgnoreNotFound(client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, Namespace, cancellationToken: cancellationToken));
+        }
+        catch (Exception e) when (e is HttpOperationException or HttpRequestException)
+        {
+            Log.DeleteFailed(logger, pod.Metadata.Name, e);
+        }
+    }
+
+    /// <summary>Creates the role's service account once per process (it is never changed, and "exists" is success).</summary>
     private async Task EnsureServiceAccountAsync(string roleArn, CancellationToken cancellationToken)
     {
+        if (_serviceAccounts.ContainsKey(roleArn))
+        {
+            return;
+        }
+
         try
         {
             await client.CoreV1.CreateNamespacedServiceAccountAsync(WorkloadManifests.ServiceAccount(roleArn, Options), Namespace, cancellationToken: cancellationToken);
@@ -300,6 +325,8 @@ public sealed partial class KubernetesLauncher(
         {
             // It exists.
         }
+
+        _serviceAccounts.TryAdd(roleArn, true);
     }
 
     /// <summary>Creates the Deployment, or replaces it when what it was made from changed (its spec hash differs).</summary>
@@ -365,6 +392,9 @@ public sealed partial class KubernetesLauncher(
 
         [LoggerMessage(EventId = 5302, Level = LogLevel.Information, Message = "The Pod watch ended; reconnecting")]
         public static partial void WatchFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "Deleting Pod {Name} failed; the next pass retries")]
+        public static partial void DeleteFailed(ILogger logger, string name, Exception exception);
 
         [LoggerMessage(EventId = 5303, Level = LogLevel.Information, Message = "Removing {Kind} {Name}: its service is gone")]
         public static partial void Removing(ILogger logger, string kind, string name);

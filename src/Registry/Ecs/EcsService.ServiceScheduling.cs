@@ -17,8 +17,8 @@ namespace Registry.Ecs;
 /// </summary>
 internal sealed partial class EcsService
 {
-    /// <summary>Reconciles the service; the container instances whose agents have tasks to start or stop.</summary>
-    public async Task<IReadOnlyList<long>> ReconcileServiceAsync(RegistryDbContext db, IRowLocks locks, long serviceId, CancellationToken cancellationToken)
+    /// <summary>Reconciles the service; who has work from it (the agents with tasks to start or stop, the Kubernetes launcher).</summary>
+    public async Task<ServiceStep> ReconcileServiceAsync(RegistryDbContext db, IRowLocks locks, long serviceId, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         var clusterId = await db.Services.Where(s => s.Id == serviceId).Select(s => s.ClusterId).FirstAsync(cancellationToken);
@@ -26,7 +26,7 @@ internal sealed partial class EcsService
         var service = await db.Services.FirstAsync(s => s.Id == serviceId, cancellationToken);
         if (service.Status == ServiceStatuses.Inactive)
         {
-            return [];
+            return new ServiceStep([], false);
         }
 
         var cluster = await db.Clusters.AsNoTracking().FirstAsync(c => c.Id == clusterId, cancellationToken);
@@ -152,7 +152,8 @@ internal sealed partial class EcsService
         }
 
         var written = ServiceDeployment.WriteAll(deployments);
-        if (written != service.Deployments || events != service.Events || stopped.Count > 0 || started.Count > 0 || drained.Count > 0 || service.Status == ServiceStatuses.Inactive)
+        var changed = written != service.Deployments || events != service.Events || stopped.Count > 0 || started.Count > 0 || drained.Count > 0 || service.Status == ServiceStatuses.Inactive;
+        if (changed)
         {
             service.Deployments = written;
             service.Events = events;
@@ -161,7 +162,8 @@ internal sealed partial class EcsService
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return wake;
+        // A rollback or the end of a delete changes what the service's Deployment should be.
+        return new ServiceStep(wake, changed && service.LaunchType == LaunchTypes.Kubernetes);
     }
 
     /// <summary>Places <paramref name="count"/> tasks of the deployment with the service's placement; a shortfall becomes an event.</summary>
@@ -224,3 +226,6 @@ internal sealed partial class EcsService
             .Select(c => (string)c!["name"]!)
             .ToHashSet(StringComparer.Ordinal);
 }
+
+/// <summary>Who has work after a step of the service scheduler: agents with tasks to start or stop, and whether the Kubernetes launcher has.</summary>
+internal sealed record ServiceStep(IReadOnlyList<long> Agents, bool Kubernetes);

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Registry.Data;
+using Registry.Kubernetes;
 using Registry.Scheduler.Services;
 
 namespace Registry.Ecs;
@@ -17,7 +18,8 @@ internal sealed partial class ServiceScheduler(
     ICommitDurability durability,
     AgentSignals agents,
     TimeProvider clock,
-    ILogger<ServiceScheduler> logger) : BackgroundService
+    ILogger<ServiceScheduler> logger,
+    KubernetesLauncher? kubernetes = null) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
@@ -77,9 +79,13 @@ internal sealed partial class ServiceScheduler(
             try
             {
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-                var wake = await ecs.ReconcileServiceAsync(db, locks, id, cancellationToken);
+                var step = await ecs.ReconcileServiceAsync(db, locks, id, cancellationToken);
                 await durability.EnsureDurableAsync(CancellationToken.None);
-                agents.Wake(wake);
+                agents.Wake(step.Agents);
+                if (step.Kubernetes)
+                {
+                    kubernetes?.Wake();
+                }
             }
             catch (DbUpdateConcurrencyException)
             {

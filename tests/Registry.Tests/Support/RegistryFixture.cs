@@ -31,7 +31,7 @@ public class RegistryFixture : IAsyncLifetime
         {
             ["Registry:DataPath"] = DataPath,
             ["Auth:AdminPassword"] = AdminPassword,
-            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("TEST_LOG_LEVEL") ?? "Warning",
         };
         var builder = RegistryApp.CreateBuilder(settings);
         ConfigureServices(builder.Services);
