@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Registry.Observability;
 
 namespace Registry.AwsApi;
 
@@ -60,6 +61,7 @@ internal static class AwsJsonApi
             request = Parse(body);
             var call = new AwsCall(context, user, request.Value);
             var result = service.Invoke(operation, call) ?? throw new AwsApiException("UnknownOperationException", $"unknown operation '{operation}'");
+            RequestTelemetry.Describe(context, $"{service.SigningName} {operation}");
             var response = await result;
             context.Response.ContentType = ContentType;
             await JsonSerializer.SerializeAsync(context.Response.Body, response, response.GetType(), Output, context.RequestAborted);

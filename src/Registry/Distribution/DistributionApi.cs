@@ -7,6 +7,7 @@ using Registry.Core.Errors;
 using Registry.Core.Names;
 using Registry.Iam;
 using Registry.Storage;
+using Registry.Observability;
 
 namespace Registry.Distribution;
 
@@ -24,10 +25,24 @@ internal static partial class DistributionApi
         return app;
     }
 
+    /// <summary>The route's name in metrics and the access log.</summary>
+    private static string RouteName(RouteKind kind) => kind switch
+    {
+        RouteKind.Base => "v2 base",
+        RouteKind.Catalog => "v2 catalog",
+        RouteKind.TagsList => "v2 tags",
+        RouteKind.Manifest => "v2 manifest",
+        RouteKind.Blob => "v2 blob",
+        RouteKind.UploadStart => "v2 upload start",
+        RouteKind.Upload => "v2 upload",
+        _ => "v2 referrers",
+    };
+
     private static async Task HandleAsync(HttpContext context)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
         var route = DistributionRoute.Parse(context.Request.RouteValues["path"] as string ?? "");
+        RequestTelemetry.Describe(context, route is null ? "v2 unknown" : RouteName(route.Kind), route?.Name);
         if (route is null)
         {
             await OciResponses.WriteErrorAsync(context, new OciError(OciErrorCode.Unsupported, "no such endpoint", context.Request.Path, 404));

@@ -5,6 +5,7 @@ using Registry.Data;
 using Registry.Data.Entities;
 using Registry.Distribution;
 using Registry.Storage;
+using Registry.Observability;
 
 namespace Registry.GarbageCollection;
 
@@ -22,9 +23,33 @@ internal sealed class GarbageCollector(
     ICommitDurability durability,
     ManifestCache manifestCache,
     IOptions<GarbageCollectionOptions> options,
-    TimeProvider clock)
+    TimeProvider clock,
+    RegistryMetrics metrics)
 {
+    /// <summary>One run; a real one (not <paramref name="dryRun"/>) is counted in the GC metrics.</summary>
     public async Task<GarbageReport> RunAsync(bool dryRun, CancellationToken cancellationToken)
+    {
+        if (dryRun)
+        {
+            return await CollectAsync(dryRun, cancellationToken);
+        }
+
+        try
+        {
+            var report = await CollectAsync(dryRun, cancellationToken);
+            metrics.GarbageCollectionRuns.WithLabels("completed").Inc();
+            metrics.GarbageCollectionFreedBytes.Inc(report.BlobBytes);
+            metrics.GarbageCollectionRemovedBlobs.Inc(report.Blobs.Count);
+            return report;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            metrics.GarbageCollectionRuns.WithLabels("failed").Inc();
+            throw;
+        }
+    }
+
+    private async Task<GarbageReport> CollectAsync(bool dryRun, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var cutoff = clock.GetUtcNow().UtcDateTime - settings.GracePeriod;

@@ -3,6 +3,8 @@ using Registry.Auth;
 using Registry.AwsApi;
 using Registry.Distribution;
 using Registry.Iam;
+using Registry.Observability;
+using Prometheus;
 using Registry.Hosting.Tls;
 
 namespace Registry.Hosting;
@@ -19,6 +21,7 @@ internal static class RegistryApp
         builder.Configuration.AddEnvironmentVariables("REGISTRY_");
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddRegistry(builder.Configuration);
+        ConfigureLogging(builder);
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBufferMemoryPoolFactory>();
         builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -33,6 +36,7 @@ internal static class RegistryApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         var app = builder.Build();
+        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseBackendFaults();
         app.UseAuthentication();
         app.MapDistributionApi();
@@ -40,6 +44,36 @@ internal static class RegistryApp
         app.MapStorageUsage();
         app.MapAdminApi();
         app.MapAwsJsonApi();
+        app.MapHealth();
+        if (app.Configuration.GetValue("Metrics:Enabled", true))
+        {
+            var metrics = app.Services.GetRequiredService<RegistryMetrics>();
+            var gauges = app.Services.GetRequiredService<StateGauges>();
+            metrics.Registry.AddBeforeCollectCallback(gauges.RefreshAsync);
+            app.MapMetrics("/metrics", metrics.Registry);
+        }
+
         return app;
+    }
+
+    /// <summary>
+    /// Logs go to stdout as JSON lines (<c>Logging:Format</c> <c>json</c>, the default) with the request's
+    /// scope (request id, path), or as text (<c>text</c>) for a person at a terminal.
+    /// </summary>
+    private static void ConfigureLogging(WebApplicationBuilder builder)
+    {
+        builder.Logging.ClearProviders();
+        if (string.Equals(builder.Configuration["Logging:Format"], "text", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Logging.AddSimpleConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+            return;
+        }
+
+        builder.Logging.AddJsonConsole(o =>
+        {
+            o.IncludeScopes = true;
+            o.UseUtcTimestamp = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+        });
     }
 }

@@ -17,6 +17,7 @@ using Registry.Ecs;
 using Registry.GarbageCollection;
 using Registry.Iam;
 using Registry.Kubernetes;
+using Registry.Observability;
 using Registry.LoadBalancing;
 using Registry.Hosting.Tls;
 using Registry.Storage;
@@ -39,8 +40,11 @@ internal static class RegistryServices
             .Validate(o => o.UploadSessionLifetime > TimeSpan.Zero, "Registry:UploadSessionLifetime must be positive")
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
+        var metrics = RegistryMetrics.Create();
+        services.AddSingleton(metrics);
+        services.AddSingleton<StateGauges>();
         services.AddMetadataDatabase(configuration);
-        services.AddBlobStore(configuration);
+        services.AddBlobStore(configuration, metrics);
         services.AddDistribution();
         services.AddGarbageCollection(configuration);
         services.AddRegistryAuth(configuration);
@@ -93,7 +97,7 @@ internal static class RegistryServices
         }
     }
 
-    private static void AddBlobStore(this IServiceCollection services, IConfiguration configuration)
+    private static void AddBlobStore(this IServiceCollection services, IConfiguration configuration, RegistryMetrics metrics)
     {
         var options = configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
         IBlobStore store;
@@ -114,7 +118,7 @@ internal static class RegistryServices
                 throw new OptionsValidationException(StorageOptions.SectionName, typeof(StorageOptions), [$"Storage:Type '{options.Type}' is unknown; use 'filesystem', 's3' or 'azure'."]);
         }
 
-        services.AddSingleton(AddEncryption(store, configuration));
+        services.AddSingleton(AddEncryption(new InstrumentedBlobStore(store, options.Type.ToLowerInvariant(), metrics), configuration));
     }
 
     /// <summary>With <c>Encryption:Enabled</c>, blobs are sealed at rest under a data key per blob, wrapped by the master key file.</summary>

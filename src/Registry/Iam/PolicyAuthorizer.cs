@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Registry.Auth;
 using Registry.Security.Policies;
+using Registry.Observability;
 
 namespace Registry.Iam;
 
@@ -11,7 +12,7 @@ namespace Registry.Iam;
 /// password or token names; a token from an anonymous <c>/token</c> request, or no credentials, is
 /// anonymous, which only a policy naming <c>"Principal": "*"</c> lets in.
 /// </summary>
-internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions> aws, TimeProvider clock)
+internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions> aws, TimeProvider clock, RegistryMetrics metrics)
 {
     private const int MaxRemembered = 100_000;
 
@@ -34,6 +35,7 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
         var remember = requestKeys is null && resource.Tags.Count == 0 && !identity.Any(p => p.DependsOnRequest) && !resource.Policies.Any(p => p.DependsOnRequest);
         if (remember && _decisions.TryGetValue(key, out var known) && ReferenceEquals(known.Identity, identity) && ReferenceEquals(known.Resource, resource))
         {
+            metrics.Decided(action, known.Decision == Decision.Allow);
             return known.Decision;
         }
 
@@ -51,6 +53,7 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
             _decisions[key] = new RememberedDecision(identity, resource, decision);
         }
 
+        metrics.Decided(action, decision == Decision.Allow);
         return decision;
     }
 
@@ -62,7 +65,9 @@ internal sealed class PolicyAuthorizer(PolicyStore policies, IOptions<AwsOptions
             return Decision.ImplicitDeny;
         }
 
-        return PolicyEvaluator.Evaluate(Request(name, action, resourceArn, context), await policies.IdentityPoliciesAsync(name, context.RequestAborted), []);
+        var decision = PolicyEvaluator.Evaluate(Request(name, action, resourceArn, context), await policies.IdentityPoliciesAsync(name, context.RequestAborted), []);
+        metrics.Decided(action, decision == Decision.Allow);
+        return decision;
     }
 
     private static string? UserName(ClaimsPrincipal user) =>
