@@ -28,6 +28,7 @@ namespace Registry.Kubernetes;
 public sealed partial class KubernetesLauncher(
     IKubernetes client,
     IDbContextFactory<RegistryDbContext> dbFactory,
+    IRowLocks locks,
     ICommitDurability durability,
     IOptions<KubernetesOptions> options,
     TimeProvider clock,
@@ -39,6 +40,9 @@ public sealed partial class KubernetesLauncher(
     private KubernetesOptions Options => options.Value;
 
     private string Namespace => Options.Namespace;
+
+    /// <summary>Selects what this installation manages, and nothing another one in the namespace does.</summary>
+    private string Selector => KubernetesNames.Selector(Options);
 
     /// <summary>Asks for a pass now (a task or service was created, changed or stopped).</summary>
     public void Wake()
@@ -90,7 +94,7 @@ public sealed partial class KubernetesLauncher(
         {
             try
             {
-                await foreach (var _ in client.CoreV1.WatchListNamespacedPodAsync(Namespace, labelSelector: KubernetesNames.ManagedSelector, cancellationToken: stoppingToken))
+                await foreach (var _ in client.CoreV1.WatchListNamespacedPodAsync(Namespace, labelSelector: Selector, cancellationToken: stoppingToken))
                 {
                     Wake();
                 }
@@ -132,24 +136,18 @@ public sealed partial class KubernetesLauncher(
             }).ToList();
         }
 
-        var deployments = (await client.AppsV1.ListNamespacedDeploymentAsync(Namespace, labelSelector: KubernetesNames.ManagedSelector, cancellationToken: cancellationToken)).Items;
-        var ports = (await client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: KubernetesNames.ManagedSelector, cancellationToken: cancellationToken)).Items;
+        var deployments = (await client.AppsV1.ListNamespacedDeploymentAsync(Namespace, labelSelector: Selector, cancellationToken: cancellationToken)).Items;
+        var ports = (await client.CoreV1.ListNamespacedServiceAsync(Namespace, labelSelector: Selector, cancellationToken: cancellationToken)).Items;
         foreach (var (workload, definition) in wanted)
         {
-            if ((string?)definition["taskRoleArn"] is { } role)
+            try
             {
-                await EnsureServiceAccountAsync(role, cancellationToken);
+                await ApplyServiceAsync(workload, definition, deployments, ports, cancellationToken);
             }
-
-            await ApplyAsync(WorkloadManifests.ServiceDeployment(workload, definition, Options), deployments, cancellationToken);
-            var name = KubernetesNames.Deployment(workload.Name, workload.ServiceId);
-            if (WorkloadManifests.ServicePorts(workload, definition, Options) is { } service)
+            catch (Exception e) when (e is HttpOperationException or KubernetesManifestException)
             {
-                await ApplyAsync(service, ports, cancellationToken);
-            }
-            else if (ports.Any(s => s.Metadata.Name == name))
-            {
-                await IgnoreNotFound(client.CoreV1.DeleteNamespacedServiceAsync(name, Namespace, cancellationToken: cancellationToken));
+                // One service the cluster refuses (a name taken by something else, an invalid spec) must not hold up the others or the tasks.
+                Log.ServiceFailed(logger, workload.Name, e);
             }
         }
 
@@ -168,106 +166,215 @@ public sealed partial class KubernetesLauncher(
         }
     }
 
+    private async Task ApplyServiceAsync(ServiceWorkload workload, JsonObject definition, IList<V1Deployment> deployments, IList<V1Service> ports, CancellationToken cancellationToken)
+    {
+        if ((string?)definition["taskRoleArn"] is { } role)
+        {
+            await EnsureServiceAccountAsync(role, cancellationToken);
+        }
+
+        await ApplyAsync(WorkloadManifests.ServiceDeployment(workload, definition, Options), deployments, cancellationToken);
+        var name = KubernetesNames.Deployment(workload.Name, workload.ServiceId);
+        if (WorkloadManifests.ServicePorts(workload, definition, Options) is { } service)
+        {
+            await ApplyAsync(service, ports, cancellationToken);
+        }
+        else if (ports.Any(s => s.Metadata.Name == name))
+        {
+            await IgnoreNotFound(client.CoreV1.DeleteNamespacedServiceAsync(name, Namespace, cancellationToken: cancellationToken));
+        }
+    }
+
     private async Task ReconcileTasksAsync(CancellationToken cancellationToken)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         // Tasks first, then Pods: a task that has moved past PROVISIONING had its Pod before this list.
-        var tasks = await db.Tasks.Where(t => t.LaunchType == LaunchTypes.Kubernetes && t.LastStatus != TaskStatuses.Stopped).ToListAsync(cancellationToken);
-        var pods = (await client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: KubernetesNames.ManagedSelector, cancellationToken: cancellationToken)).Items;
-        var podsByTask = pods.ToDictionary(TaskIdOf, StringComparer.Ordinal);
-        var now = clock.GetUtcNow().UtcDateTime;
-        var definitionIds = tasks.Select(t => t.TaskDefinitionId).Concat(pods.Select(DefinitionIdOf).OfType<long>()).Distinct().ToList();
-        var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => definitionIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken);
+        List<(long Id, string TaskId)> snapshot;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            snapshot = (await db.Tasks.AsNoTracking().Where(t => t.LaunchType == LaunchTypes.Kubernetes && t.LastStatus != TaskStatuses.Stopped)
+                .Select(t => new { t.Id, t.TaskId }).ToListAsync(cancellationToken)).Select(t => (t.Id, t.TaskId)).ToList();
+        }
 
+        var pods = (await client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: Selector, cancellationToken: cancellationToken)).Items;
+        var podsByTask = pods.GroupBy(TaskIdOf, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var (creates, deletes) = await ApplyPodStatesAsync(snapshot.Select(t => t.Id).ToList(), podsByTask, cancellationToken);
+
+        // The states are committed before the cluster is touched: a failed call is retried next pass, never a lost stop reason.
+        foreach (var pod in deletes)
+        {
+            await DeletePodAsync(pod, cancellationToken);
+        }
+
+        foreach (var taskId in creates)
+        {
+            await CreatePodAsync(taskId, cancellationToken);
+        }
+
+        var known = snapshot.Select(t => t.TaskId).ToHashSet(StringComparer.Ordinal);
+        var orphans = pods.Where(p => !known.Contains(TaskIdOf(p)) && p.Metadata.DeletionTimestamp is null).ToList();
+        if (orphans.Count > 0)
+        {
+            await AdoptOrRemoveAsync(orphans, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Writes what the Pods say into their tasks, under the tasks' row locks (so a concurrent report or
+    /// another replica's pass is not overwritten); returns the tasks whose Pods are to be created and the
+    /// Pods to delete.
+    /// </summary>
+    private async Task<(List<string> Creates, List<V1Pod> Deletes)> ApplyPodStatesAsync(List<long> ids, Dictionary<string, V1Pod> podsByTask, CancellationToken cancellationToken)
+    {
+        var creates = new List<string>();
+        var deletes = new List<V1Pod>();
+        if (ids.Count == 0)
+        {
+            return (creates, deletes);
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.LockRowsAsync(locks.ForUpdate, "Tasks", "Id", ids.Cast<object>().ToList(), cancellationToken);
+        var tasks = await db.Tasks.Where(t => ids.Contains(t.Id) && t.LastStatus != TaskStatuses.Stopped).ToListAsync(cancellationToken);
+        var now = clock.GetUtcNow().UtcDateTime;
         foreach (var task in tasks)
         {
+            var service = ServiceStatuses.ServiceOf(task.Group);
             if (podsByTask.TryGetValue(task.TaskId, out var pod))
             {
-                // The report first: an essential container that exited makes the task stop, and its Pod goes now.
-                TaskLifecycle.Apply(task, PodReports.Of(pod, TaskContainer.ReadAll(task.Containers)), now);
+                if (pod.Metadata.DeletionTimestamp is not null)
+                {
+                    // Deleted by the cluster (a Deployment scaling in or rolling, an eviction): the task stops for that reason, not its containers' exit.
+                    StopForDeletion(task, service, now);
+                }
+
+                TaskLifecycle.Apply(task, PodReports.Of(pod, TaskContainer.ReadAll(task.Containers), now), now);
                 if (task.DesiredStatus == TaskStatuses.Stopped && pod.Metadata.DeletionTimestamp is null)
+                {
+                    deletes.Add(pod);
+                }
+            }
+            else if (task.LastStatus == TaskStatuses.Provisioning && task.DesiredStatus == TaskStatuses.Running && service is null)
+            {
+                creates.Add(task.TaskId);
+            }
+            else
+            {
+                StopForDeletion(task, service, now);
+                TaskLifecycle.Apply(task, new TaskReport(TaskStatuses.Stopped, null, []), now);
+            }
+        }
+
+        await db.SaveChangesAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        await durability.EnsureDurableAsync(CancellationToken.None);
+        return (creates, deletes);
+    }
+
+    /// <summary>A task whose Pod is going or gone without being asked to stop: a service's was scaled in or replaced; a lone task's Pod was deleted.</summary>
+    private static void StopForDeletion(TaskEntity task, string? service, DateTime now)
+    {
+        if (service is not null)
+        {
+            TaskLifecycle.RequestStop(task, $"Scaling activity initiated by (deployment {task.StartedBy})", StopCodes.ServiceSchedulerInitiated, now);
+        }
+        else
+        {
+            TaskLifecycle.RequestStop(task, "Its Pod was deleted.", StopCodes.TerminationNotice, now);
+        }
+    }
+
+    /// <summary>
+    /// Pods without a live task in this pass's snapshot: a service's new Pod becomes a task of the service
+    /// (its ECS deployment from the pod template); a Pod whose task has stopped, or that no task or service
+    /// knows, is deleted. A Pod whose task is live (made since the snapshot) is left alone.
+    /// </summary>
+    private async Task AdoptOrRemoveAsync(List<V1Pod> pods, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        List<(V1Pod Pod, TaskEntity Task)> adopted = [];
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var ids = pods.Select(TaskIdOf).ToList();
+            var rows = await db.Tasks.AsNoTracking().Where(t => ids.Contains(t.TaskId)).Select(t => new { t.TaskId, t.DesiredStatus, t.LastStatus }).ToListAsync(cancellationToken);
+            var serviceIds = pods.Select(ServiceIdOf).OfType<long>().Distinct().ToList();
+            var services = await db.Services.AsNoTracking().Where(s => serviceIds.Contains(s.Id) && s.Status != ServiceStatuses.Inactive).ToDictionaryAsync(s => s.Id, cancellationToken);
+            var definitionIds = pods.Select(DefinitionIdOf).OfType<long>().Distinct().ToList();
+            var definitions = await db.TaskDefinitions.AsNoTracking().Where(d => definitionIds.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken);
+            foreach (var pod in pods)
+            {
+                if (rows.FirstOrDefault(r => r.TaskId == TaskIdOf(pod)) is { } row)
+                {
+                    if (row.DesiredStatus == TaskStatuses.Stopped || row.LastStatus == TaskStatuses.Stopped)
+                    {
+                        await DeletePodAsync(pod, cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (ServiceIdOf(pod) is { } serviceId && services.TryGetValue(serviceId, out var owner)
+                    && DefinitionIdOf(pod) is { } definitionId && definitions.TryGetValue(definitionId, out var definition)
+                    && pod.Status?.Phase is not ("Succeeded" or "Failed"))
+                {
+                    adopted.Add((pod, NewServiceTask(pod, owner, definition, now)));
+                }
+                else if (ServiceIdOf(pod) is null || !services.ContainsKey(ServiceIdOf(pod)!.Value))
                 {
                     await DeletePodAsync(pod, cancellationToken);
                 }
             }
-            else if (task.LastStatus == TaskStatuses.Provisioning && task.DesiredStatus == TaskStatuses.Running && ServiceStatuses.ServiceOf(task.Group) is null)
-            {
-                await CreatePodAsync(task, definitions[task.TaskDefinitionId], now, cancellationToken);
-            }
-            else
-            {
-                // Its Pod is gone: deleted by us after a stop, by a Deployment scaling in, or by someone else.
-                var reason = ServiceStatuses.ServiceOf(task.Group) is not null ? $"Scaling activity initiated by (deployment {task.StartedBy})" : "Its Pod was deleted.";
-                TaskLifecycle.RequestStop(task, reason, ServiceStatuses.ServiceOf(task.Group) is not null ? StopCodes.ServiceSchedulerInitiated : StopCodes.TerminationNotice, now);
-                TaskLifecycle.Apply(task, new TaskReport(TaskStatuses.Stopped, reason, []), now);
-            }
         }
 
-        var known = tasks.Select(t => t.TaskId).ToHashSet(StringComparer.Ordinal);
-        var orphans = pods.Where(p => !known.Contains(TaskIdOf(p))).ToList();
-        if (orphans.Count > 0)
+        // One row at a time: another replica adopting the same Pod makes the insert fail on the task id, which is fine.
+        foreach (var (_, task) in adopted)
         {
-            await AdoptOrRemoveAsync(db, orphans, definitions, now, cancellationToken);
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                db.Tasks.Add(task);
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                Log.AlreadyAdopted(logger, task.TaskId);
+            }
         }
 
-        await db.SaveChangesAsync(cancellationToken);
         await durability.EnsureDurableAsync(CancellationToken.None);
     }
 
-    /// <summary>
-    /// Pods without a live task: a service's new Pod becomes a task of the service (its ECS deployment
-    /// from the pod template); a Pod whose task has stopped, or that nothing knows, is deleted.
-    /// </summary>
-    private async Task AdoptOrRemoveAsync(RegistryDbContext db, List<V1Pod> pods, Dictionary<long, TaskDefinitionEntity> definitions, DateTime now, CancellationToken cancellationToken)
+    private static TaskEntity NewServiceTask(V1Pod pod, ServiceEntity owner, TaskDefinitionEntity definition, DateTime now)
     {
-        var ids = pods.Select(TaskIdOf).ToList();
-        var stopped = await db.Tasks.AsNoTracking().Where(t => ids.Contains(t.TaskId)).Select(t => t.TaskId).ToListAsync(cancellationToken);
-        var serviceIds = pods.Select(ServiceIdOf).OfType<long>().Distinct().ToList();
-        var services = await db.Services.AsNoTracking().Where(s => serviceIds.Contains(s.Id) && s.Status != ServiceStatuses.Inactive).ToDictionaryAsync(s => s.Id, cancellationToken);
-        foreach (var pod in pods)
+        var plan = TaskPlan.From(JsonNode.Parse(definition.Document)!.AsObject(), TaskOverrides.Read(null));
+        var task = new TaskEntity
         {
-            if (pod.Metadata.DeletionTimestamp is not null)
-            {
-                continue;
-            }
-
-            var adoptable = ServiceIdOf(pod) is { } serviceId && services.TryGetValue(serviceId, out var service) && !stopped.Contains(TaskIdOf(pod))
-                && DefinitionIdOf(pod) is { } definitionId && definitions.TryGetValue(definitionId, out var definition)
-                && pod.Status?.Phase is not ("Succeeded" or "Failed");
-            if (!adoptable)
-            {
-                await DeletePodAsync(pod, cancellationToken);
-                continue;
-            }
-
-            var owner = services[ServiceIdOf(pod)!.Value];
-            var taskDefinition = definitions[DefinitionIdOf(pod)!.Value];
-            var plan = TaskPlan.From(JsonNode.Parse(taskDefinition.Document)!.AsObject(), TaskOverrides.Read(null));
-            var task = new TaskEntity
-            {
-                LaunchType = LaunchTypes.Kubernetes,
-                TaskId = TaskIdOf(pod),
-                ClusterId = owner.ClusterId,
-                TaskDefinitionId = taskDefinition.Id,
-                Group = ServiceStatuses.Group(owner.Name),
-                StartedBy = pod.Metadata.Annotations?.TryGetValue(KubernetesNames.DeploymentAnnotation, out var deployment) == true ? deployment : null,
-                LastStatus = TaskStatuses.Provisioning,
-                DesiredStatus = TaskStatuses.Running,
-                Cpu = plan.Cpu,
-                Memory = plan.Memory,
-                HostPorts = "",
-                Overrides = TaskOverrides.Read(null).ToJson(),
-                Containers = TaskContainer.WriteAll(plan.Containers),
-                CreatedAt = pod.Metadata.CreationTimestamp ?? now,
-                Version = 1,
-            };
-            TaskLifecycle.Apply(task, PodReports.Of(pod, plan.Containers), now);
-            db.Tasks.Add(task);
-        }
+            LaunchType = LaunchTypes.Kubernetes,
+            TaskId = TaskIdOf(pod),
+            ClusterId = owner.ClusterId,
+            TaskDefinitionId = definition.Id,
+            Group = ServiceStatuses.Group(owner.Name),
+            StartedBy = pod.Metadata.Annotations?.TryGetValue(KubernetesNames.DeploymentAnnotation, out var deployment) == true ? deployment : null,
+            LastStatus = TaskStatuses.Provisioning,
+            DesiredStatus = TaskStatuses.Running,
+            Cpu = plan.Cpu,
+            Memory = plan.Memory,
+            HostPorts = "",
+            Overrides = TaskOverrides.Read(null).ToJson(),
+            Containers = TaskContainer.WriteAll(plan.Containers),
+            CreatedAt = pod.Metadata.CreationTimestamp ?? now,
+            Version = 1,
+        };
+        TaskLifecycle.Apply(task, PodReports.Of(pod, plan.Containers, now), now);
+        return task;
     }
 
-    private async Task CreatePodAsync(TaskEntity task, TaskDefinitionEntity definition, DateTime now, CancellationToken cancellationToken)
+    private async Task CreatePodAsync(string taskId, CancellationToken cancellationToken)
     {
+        string? refusal = null;
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var task = await db.Tasks.AsNoTracking().FirstAsync(t => t.TaskId == taskId, cancellationToken);
+        var definition = await db.TaskDefinitions.AsNoTracking().FirstAsync(d => d.Id == task.TaskDefinitionId, cancellationToken);
         var document = JsonNode.Parse(definition.Document)!.AsObject();
         var overrides = TaskOverrides.Parse(task.Overrides);
         try
@@ -288,8 +395,18 @@ public sealed partial class KubernetesLauncher(
         {
             // Refused by the cluster (quota, admission, an invalid name): the task fails to start, as on an agent.
             // A server error or throttling is not the task's fault: the pass fails and the next one tries again.
-            var reason = e is HttpOperationException http ? $"Kubernetes refused the Pod: {http.Response.StatusCode} {Truncate(http.Response.Content)}" : e.Message;
-            TaskLifecycle.RequestStop(task, reason, StopCodes.TaskFailedToStart, now);
+            refusal = e is HttpOperationException http ? $"Kubernetes refused the Pod: {(int)http.Response.StatusCode} {Truncate(http.Response.Content)}" : e.Message;
+            _serviceAccounts.Clear();
+        }
+
+        if (refusal is not null)
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await db.LockRowsAsync(locks.ForUpdate, "Tasks", "Id", [task.Id], cancellationToken);
+            var current = await db.Tasks.FirstAsync(t => t.Id == task.Id, cancellationToken);
+            TaskLifecycle.RequestStop(current, refusal, StopCodes.TaskFailedToStart, clock.GetUtcNow().UtcDateTime);
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
     }
 
@@ -395,6 +512,12 @@ public sealed partial class KubernetesLauncher(
 
         [LoggerMessage(EventId = 5304, Level = LogLevel.Warning, Message = "Deleting Pod {Name} failed; the next pass retries")]
         public static partial void DeleteFailed(ILogger logger, string name, Exception exception);
+
+        [LoggerMessage(EventId = 5305, Level = LogLevel.Warning, Message = "Applying service {Service} to Kubernetes failed; the next pass retries")]
+        public static partial void ServiceFailed(ILogger logger, string service, Exception exception);
+
+        [LoggerMessage(EventId = 5306, Level = LogLevel.Debug, Message = "The Pod of task {TaskId} was adopted by another replica")]
+        public static partial void AlreadyAdopted(ILogger logger, string taskId);
 
         [LoggerMessage(EventId = 5303, Level = LogLevel.Information, Message = "Removing {Kind} {Name}: its service is gone")]
         public static partial void Removing(ILogger logger, string kind, string name);

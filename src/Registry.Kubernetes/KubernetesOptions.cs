@@ -14,6 +14,12 @@ public sealed class KubernetesOptions
     /// <summary>The kubeconfig's context to use; its current context when unset.</summary>
     public string? Context { get; set; }
 
+    /// <summary>
+    /// Tells this installation's objects from another's in the same namespace (label
+    /// <c>registry.ecs/installation</c>): each manages, and deletes, only its own.
+    /// </summary>
+    public string Installation { get; set; } = "default";
+
     /// <summary>The namespace every Pod, Deployment, Service and ServiceAccount goes into.</summary>
     public string Namespace { get; set; } = "default";
 

@@ -12,6 +12,7 @@ public static class KubernetesNames
 {
     public const string ManagedBy = "app.kubernetes.io/managed-by";
     public const string ManagedByValue = "registry";
+    public const string InstallationLabel = "registry.ecs/installation";
     public const string TaskLabel = "registry.ecs/task-id";
     public const string ServiceLabel = "registry.ecs/service-id";
     public const string TaskDefinitionLabel = "registry.ecs/task-definition-id";
@@ -22,8 +23,15 @@ public static class KubernetesNames
     /// <summary>The IAM role a service account stands for, under the annotation EKS reads (IAM roles for service accounts).</summary>
     public const string RoleArnAnnotation = "eks.amazonaws.com/role-arn";
 
-    /// <summary>Selects everything the launcher manages.</summary>
-    public static string ManagedSelector => $"{ManagedBy}={ManagedByValue}";
+    /// <summary>Selects everything this installation's launcher manages.</summary>
+    public static string Selector(KubernetesOptions options) => $"{ManagedBy}={ManagedByValue},{InstallationLabel}={options.Installation}";
+
+    /// <summary>The labels on everything the launcher makes, which <see cref="Selector"/> selects.</summary>
+    public static Dictionary<string, string> ManagedLabels(KubernetesOptions options) => new()
+    {
+        [ManagedBy] = ManagedByValue,
+        [InstallationLabel] = options.Installation,
+    };
 
     public static string Pod(string taskId) => "ecs-task-" + taskId;
 

@@ -13,10 +13,18 @@ namespace Registry.Kubernetes.Manifests;
 /// stopTimeout as the grace period, the task role as a service account. What a Pod cannot express is
 /// refused rather than dropped.
 /// </summary>
-public static class PodSpecs
+public static partial class PodSpecs
 {
+    /// <summary>Container definition members with no faithful Pod equivalent here.</summary>
+    private static readonly string[] Unsupported =
+    [
+        "mountPoints", "volumesFrom", "secrets", "dependsOn", "links", "environmentFiles", "repositoryCredentials", "linuxParameters",
+        "ulimits", "resourceRequirements", "extraHosts", "dnsServers", "dnsSearchDomains", "hostname", "disableNetworking", "restartPolicy",
+        "systemControls", "dockerSecurityOptions", "firelensConfiguration",
+    ];
+
     /// <summary>Task definition members with no faithful Pod equivalent here.</summary>
-    private static readonly string[] Unsupported = ["mountPoints", "volumesFrom", "secrets", "dependsOn", "links", "environmentFiles", "repositoryCredentials"];
+    private static readonly string[] UnsupportedInTask = ["volumes", "pidMode", "ipcMode", "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage"];
 
     public static V1PodSpec For(JsonObject taskDefinition, TaskOverrides overrides, string? serviceAccount, IReadOnlyList<string> imagePullSecrets, bool restartAlways)
     {
@@ -27,6 +35,16 @@ public static class PodSpecs
             {
                 throw new KubernetesManifestException($"Container {(string?)definition["name"]}: {member} is not supported on the KUBERNETES launch type.");
             }
+        }
+
+        if (UnsupportedInTask.FirstOrDefault(member => taskDefinition[member] is JsonArray { Count: > 0 } or JsonObject or JsonValue) is { } taskMember)
+        {
+            throw new KubernetesManifestException($"{taskMember} is not supported on the KUBERNETES launch type.");
+        }
+
+        if ((string?)taskDefinition["networkMode"] == "none")
+        {
+            throw new KubernetesManifestException("networkMode none is not supported on the KUBERNETES launch type: every Pod has a network.");
         }
 
         var hostNetwork = (string?)taskDefinition["networkMode"] == "host";
@@ -61,6 +79,16 @@ public static class PodSpecs
             .Where(e => containerOverride?.Environment?.All(o => o.Name != e.Name) ?? true)
             .Concat(containerOverride?.Environment ?? [])
             .ToList();
+        if (environment.FirstOrDefault(e => !EnvironmentName().IsMatch(e.Name)) is { } badName)
+        {
+            throw new KubernetesManifestException($"Container {name}: environment variable name '{badName.Name}' is not one Kubernetes accepts (letters, digits, '_', '-', '.'; not starting with a digit).");
+        }
+
+        if (memory is { Request: { } request, Limit: { } limit } && request > limit)
+        {
+            throw new KubernetesManifestException($"Container {name}: memoryReservation {request} MiB is above its memory limit {limit} MiB.");
+        }
+
         var probe = Probe(definition["healthCheck"] as JsonObject);
         return new V1Container
         {
@@ -155,6 +183,11 @@ public static class PodSpecs
     {
         var without = own.Count(o => o.Request is null);
         var share = taskAmount is { } total && without > 0 ? Math.Max(0, total - own.Sum(o => o.Request ?? 0)) / without : (int?)null;
+        if (share == 0)
+        {
+            throw new KubernetesManifestException($"The task-level size ({taskAmount}) leaves nothing for the containers that do not give their own.");
+        }
+
         return own.Select(o => o.Request is null ? (share, share) : o).ToList();
     }
 
@@ -183,4 +216,7 @@ public static class PodSpecs
     }
 
     private static List<string>? Strings(JsonNode? node) => node is JsonArray array ? array.Select(s => (string)s!).ToList() : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
+    private static partial System.Text.RegularExpressions.Regex EnvironmentName();
 }

@@ -20,9 +20,8 @@ public static class WorkloadManifests
         {
             Name = KubernetesNames.Pod(taskId),
             NamespaceProperty = options.Namespace,
-            Labels = new Dictionary<string, string>
+            Labels = new Dictionary<string, string>(KubernetesNames.ManagedLabels(options))
             {
-                [KubernetesNames.ManagedBy] = KubernetesNames.ManagedByValue,
                 [KubernetesNames.TaskLabel] = taskId,
                 [KubernetesNames.TaskDefinitionLabel] = Id(taskDefinitionId),
             },
@@ -32,7 +31,7 @@ public static class WorkloadManifests
 
     public static V1Deployment ServiceDeployment(ServiceWorkload service, JsonObject taskDefinition, KubernetesOptions options)
     {
-        var selector = ServiceSelector(service.ServiceId);
+        var selector = ServiceSelector(service.ServiceId, options);
         return new V1Deployment
         {
             ApiVersion = "apps/v1",
@@ -77,7 +76,7 @@ public static class WorkloadManifests
             return null;
         }
 
-        var selector = ServiceSelector(service.ServiceId);
+        var selector = ServiceSelector(service.ServiceId, options);
         return new V1Service
         {
             ApiVersion = "v1",
@@ -96,7 +95,7 @@ public static class WorkloadManifests
         {
             Name = ServiceAccountOf(roleArn)!,
             NamespaceProperty = options.Namespace,
-            Labels = new Dictionary<string, string> { [KubernetesNames.ManagedBy] = KubernetesNames.ManagedByValue },
+            Labels = KubernetesNames.ManagedLabels(options),
             Annotations = new Dictionary<string, string> { [KubernetesNames.RoleArnAnnotation] = roleArn },
         },
     };
@@ -106,9 +105,8 @@ public static class WorkloadManifests
 
     private static string? ServiceAccountOf(string? roleArn) => roleArn is null ? null : KubernetesNames.ServiceAccount(roleArn[(roleArn.LastIndexOf('/') + 1)..]);
 
-    private static Dictionary<string, string> ServiceSelector(long serviceId) => new()
+    private static Dictionary<string, string> ServiceSelector(long serviceId, KubernetesOptions options) => new(KubernetesNames.ManagedLabels(options))
     {
-        [KubernetesNames.ManagedBy] = KubernetesNames.ManagedByValue,
         [KubernetesNames.ServiceLabel] = Id(serviceId),
     };
 

@@ -48,12 +48,26 @@ internal sealed partial class EcsService
         }
     }
 
-    /// <summary>A Kubernetes service is reached through the Service made for it and placed by Kubernetes: no target groups, no placement.</summary>
-    private static void RequireKubernetesFit(string launchType, bool balancedOrPlaced)
+    /// <summary>
+    /// A Kubernetes service is reached through the Service made for it and placed by Kubernetes: no target
+    /// groups, no placement; and its Deployment must be able to roll (Kubernetes refuses maxSurge and
+    /// maxUnavailable both 0, which maximumPercent 100 with minimumHealthyPercent 100 would be).
+    /// </summary>
+    private static void RequireKubernetesFit(string launchType, bool balancedOrPlaced, int minimumHealthyPercent, int maximumPercent)
     {
-        if (launchType == LaunchTypes.Kubernetes && balancedOrPlaced)
+        if (launchType != LaunchTypes.Kubernetes)
+        {
+            return;
+        }
+
+        if (balancedOrPlaced)
         {
             throw AwsApiException.InvalidParameter("loadBalancers, placementStrategy and placementConstraints are not available with launchType KUBERNETES: a Kubernetes Service fronts the Pods and Kubernetes places them.");
+        }
+
+        if (maximumPercent <= 100 && minimumHealthyPercent >= 100)
+        {
+            throw AwsApiException.InvalidParameter("With launchType KUBERNETES, maximumPercent above 100 or minimumHealthyPercent below 100 is needed: a Deployment cannot roll with neither surge nor unavailability.");
         }
     }
 

@@ -40,7 +40,6 @@ internal sealed partial class EcsService
         var launchType = ReadLaunchType(call, definition);
         var loadBalancers = ReadLoadBalancers(call) ?? [];
         RequireLoadBalancersFit(loadBalancers, definition);
-        RequireKubernetesFit(launchType, loadBalancers.Count > 0 || call.Array("placementStrategy", required: false).Count > 0 || call.Array("placementConstraints", required: false).Count > 0);
 
         if (call.Optional("schedulingStrategy") is { } strategy && strategy != "REPLICA")
         {
@@ -55,6 +54,7 @@ internal sealed partial class EcsService
 
         var desired = DesiredCount(call) ?? throw AwsApiException.InvalidParameter("desiredCount is required");
         var (maximum, minimum, breaker, rollback) = ReadDeploymentConfiguration(call, DefaultMaximumPercent, DefaultMinimumHealthyPercent, false, false);
+        RequireKubernetesFit(launchType, loadBalancers.Count > 0 || call.Array("placementStrategy", required: false).Count > 0 || call.Array("placementConstraints", required: false).Count > 0, minimum, maximum);
         var strategies = call.Array("placementStrategy", required: false);
         var constraints = call.Array("placementConstraints", required: false);
         _ = Parse(() => strategies.Select(s => PlacementStrategy.Create(Text(s, "type") ?? "", Text(s, "field"))).ToList());
@@ -136,7 +136,7 @@ internal sealed partial class EcsService
             RequireCompatible(definition, service.LaunchType);
         }
 
-        RequireKubernetesFit(service.LaunchType, loadBalancers is { Count: > 0 } || strategies is { Count: > 0 } || constraints is { Count: > 0 });
+        RequireKubernetesFit(service.LaunchType, loadBalancers is { Count: > 0 } || strategies is { Count: > 0 } || constraints is { Count: > 0 }, service.MinimumHealthyPercent, service.MaximumPercent);
 
         if (definition is not null || loadBalancers is not null)
         {

@@ -339,6 +339,7 @@ internal static class RegistryServices
         services.AddOptions<KubernetesOptions>().BindConfiguration(KubernetesOptions.SectionName)
             .Validate(o => !o.Enabled || File.Exists(o.Kubeconfig), "Kubernetes:Kubeconfig names a file that does not exist")
             .Validate(o => o.ResyncInterval >= TimeSpan.FromSeconds(1), "Kubernetes:ResyncInterval must be at least 1 second")
+            .Validate(o => System.Text.RegularExpressions.Regex.IsMatch(o.Installation, "^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"), "Kubernetes:Installation must be a Kubernetes label value (at most 63 letters, digits, '-', '_', '.')")
             .ValidateOnStart();
         if (configuration.GetSection(KubernetesOptions.SectionName).Get<KubernetesOptions>() is not { Enabled: true })
         {

@@ -86,7 +86,7 @@ public sealed class FargateTests(RegistryFixture registry) : IClassFixture<Regis
         Assert.Contains("does not support launch_type FARGATE", await ErrorAsync(ec2Only, "FARGATE"), StringComparison.Ordinal);
         Assert.Contains("network mode", await ErrorAsync(hostMode, "FARGATE"), StringComparison.Ordinal);
         Assert.Contains("task-level cpu and memory", await ErrorAsync(noTaskMemory, "FARGATE"), StringComparison.Ordinal);
-        Assert.Contains("EC2 (the cluster's container instances) or FARGATE", await ErrorAsync(good, "EXTERNAL"), StringComparison.Ordinal);
+        Assert.Contains("EC2 (the cluster's container instances), FARGATE", await ErrorAsync(good, "EXTERNAL"), StringComparison.Ordinal);
 
         var (_, run) = await _ecs.CallAsync("RunTask", new { cluster = _cluster, taskDefinition = good, launchType = "FARGATE" });
         Assert.Empty(run.GetProperty("tasks").EnumerateArray());

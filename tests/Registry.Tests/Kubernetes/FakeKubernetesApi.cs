@@ -17,9 +17,11 @@ namespace Registry.Tests.Kubernetes;
 /// calls: Pods (list, watch, create, delete), Deployments, Services and ServiceAccounts in a namespace,
 /// in the API's JSON and Status errors, and a bearer token it checks. It stands in for a cluster, which
 /// cannot run on this machine. Its "kubelet" starts a Pod as soon as it is created (an image whose name
-/// contains <c>missing</c> fails to pull), <see cref="Exit"/> ends a container, and its "deployment
-/// controller" keeps each Deployment's Pods at its replicas and replaces them all when the template
-/// changes (no surge arithmetic: the launcher's part is to set the strategy, not to run it).
+/// contains <c>missing</c> fails to pull), <see cref="Exit"/> ends a container (restarted after a back-off
+/// under restartPolicy Always), deletion is graceful (marked, containers stopped, gone 300 ms later), and
+/// its "deployment controller" keeps each Deployment's Pods at its replicas, replacing deleted ones, and
+/// replaces them all when the template changes (no surge arithmetic: the launcher's part is to set the
+/// strategy, not to run it). A Service update must keep its cluster IP, as the API requires.
 /// </summary>
 public sealed class FakeKubernetesApi : IAsyncDisposable
 {
@@ -116,6 +118,17 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         }
     }
 
+    /// <summary>A Pod made by someone else (another installation, a person), running.</summary>
+    public void AddPod(V1Pod pod)
+    {
+        lock (_gate)
+        {
+            pod.Metadata.Uid = Guid.NewGuid().ToString();
+            _pods[pod.Metadata.Name] = pod;
+            Schedule(pod);
+        }
+    }
+
     /// <summary>The kubelet sees <paramref name="container"/> of the Pod exit with <paramref name="exitCode"/>; a Pod that never restarts ends.</summary>
     public void Exit(string pod, string container, int exitCode)
     {
@@ -123,8 +136,20 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         {
             var found = _pods[pod];
             var status = found.Status.ContainerStatuses.First(s => s.Name == container);
-            status.State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Reason = exitCode == 0 ? "Completed" : "Error", FinishedAt = DateTime.UtcNow } };
+            var terminated = new V1ContainerStateTerminated { ExitCode = exitCode, Reason = exitCode == 0 ? "Completed" : "Error", FinishedAt = DateTime.UtcNow };
             status.Ready = false;
+            if (found.Spec.RestartPolicy == "Always")
+            {
+                // The kubelet restarts it after a back-off: the exit is only in lastState.
+                status.LastState = new V1ContainerState { Terminated = terminated };
+                status.State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "CrashLoopBackOff" } };
+                status.RestartCount++;
+            }
+            else
+            {
+                status.State = new V1ContainerState { Terminated = terminated };
+            }
+
             if (found.Spec.RestartPolicy == "Never" && found.Status.ContainerStatuses.All(s => s.State.Terminated is not null))
             {
                 found.Status.Phase = found.Status.ContainerStatuses.All(s => s.State.Terminated.ExitCode == 0) ? "Succeeded" : "Failed";
@@ -152,23 +177,22 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         const string Apps = "/apis/apps/v1/namespaces/{ns}";
         app.MapGet(Core + "/pods", (HttpContext c, string ns) => c.Request.Query["watch"] == "true" ? WatchAsync(c) : ListAsync(c, new V1PodList { Items = Select(_pods, c) }, "PodList"));
         app.MapPost(Core + "/pods", (HttpContext c, string ns) => CreateAsync<V1Pod>(c, ns, _pods, pod => Schedule(pod)));
-        app.MapDelete(Core + "/pods/{name}", (HttpContext c, string name) => DeleteAsync(c, _pods, name, pod => Changed("DELETED", pod)));
+        app.MapDelete(Core + "/pods/{name}", (HttpContext c, string name) => DeletePodAsync(c, name));
 
         app.MapGet(Apps + "/deployments", (HttpContext c) => ListAsync(c, new V1DeploymentList { Items = Select(_deployments, c) }, "DeploymentList"));
         app.MapPost(Apps + "/deployments", (HttpContext c, string ns) => CreateAsync<V1Deployment>(c, ns, _deployments, Reconcile));
-        app.MapPut(Apps + "/deployments/{name}", (HttpContext c, string ns, string name) => ReplaceAsync<V1Deployment>(c, ns, name, _deployments, Reconcile));
+        app.MapPut(Apps + "/deployments/{name}", (HttpContext c, string ns, string name) => ReplaceAsync<V1Deployment>(c, ns, name, _deployments, Reconcile, (_, _) => true));
         app.MapDelete(Apps + "/deployments/{name}", (HttpContext c, string name) => DeleteAsync(c, _deployments, name, d =>
         {
             foreach (var pod in OwnedPods(d))
             {
-                _pods.Remove(pod.Metadata.Name);
-                Changed("DELETED", pod);
+                Terminate(pod);
             }
         }));
 
         app.MapGet(Core + "/services", (HttpContext c) => ListAsync(c, new V1ServiceList { Items = Select(_services, c) }, "ServiceList"));
         app.MapPost(Core + "/services", (HttpContext c, string ns) => CreateAsync<V1Service>(c, ns, _services, s => s.Spec.ClusterIP = "10.96.0." + _services.Count));
-        app.MapPut(Core + "/services/{name}", (HttpContext c, string ns, string name) => ReplaceAsync<V1Service>(c, ns, name, _services, _ => { }));
+        app.MapPut(Core + "/services/{name}", (HttpContext c, string ns, string name) => ReplaceAsync<V1Service>(c, ns, name, _services, _ => { }, (current, next) => current.Spec.ClusterIP == next.Spec.ClusterIP));
         app.MapDelete(Core + "/services/{name}", (HttpContext c, string name) => DeleteAsync(c, _services, name, _ => { }));
 
         app.MapPost(Core + "/serviceaccounts", (HttpContext c, string ns) => CreateAsync<V1ServiceAccount>(c, ns, _serviceAccounts, _ => { }));
@@ -201,7 +225,8 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             : WriteAsync(context, HttpStatusCode.Created, item));
     }
 
-    private async Task ReplaceAsync<T>(HttpContext context, string ns, string name, Dictionary<string, T> store, Action<T> replaced)
+    /// <summary>A PUT; <paramref name="valid"/> is the API server's check of the update (a Service keeps its cluster IP: spec.clusterIP is immutable).</summary>
+    private async Task ReplaceAsync<T>(HttpContext context, string ns, string name, Dictionary<string, T> store, Action<T> replaced, Func<T, T, bool> valid)
         where T : IKubernetesObject<V1ObjectMeta>
     {
         var item = KubernetesJson.Deserialize<T>(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted));
@@ -215,6 +240,10 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             else if (item.Metadata.ResourceVersion is { } expected && expected != current.Metadata.ResourceVersion)
             {
                 refusal = "Conflict";
+            }
+            else if (!valid(current, item))
+            {
+                refusal = "Invalid";
             }
             else
             {
@@ -232,6 +261,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         {
             "NotFound" => WriteStatusAsync(context, HttpStatusCode.NotFound, refusal, $"\"{name}\" not found"),
             "Conflict" => WriteStatusAsync(context, HttpStatusCode.Conflict, refusal, "the object has been modified"),
+            "Invalid" => WriteStatusAsync(context, HttpStatusCode.UnprocessableEntity, refusal, "spec.clusterIP: Invalid value: field is immutable"),
             _ => WriteAsync(context, HttpStatusCode.OK, item),
         });
     }
@@ -256,6 +286,51 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
             V1Deployment => WriteStatusAsync(context, HttpStatusCode.OK, "", ""),
             _ => WriteAsync(context, HttpStatusCode.OK, item),
         });
+    }
+
+    /// <summary>A Pod deleted gracefully: it is marked, its containers stop, and it goes a moment later.</summary>
+    private async Task DeletePodAsync(HttpContext context, string name)
+    {
+        V1Pod? pod;
+        lock (_gate)
+        {
+            pod = _pods.TryGetValue(name, out var found) ? found : null;
+            if (pod is not null && pod.Metadata.DeletionTimestamp is null)
+            {
+                Terminate(pod);
+            }
+
+            pod = pod is null ? null : Copy(pod);
+        }
+
+        await (pod is null ? WriteStatusAsync(context, HttpStatusCode.NotFound, "NotFound", $"\"{name}\" not found") : WriteAsync(context, HttpStatusCode.OK, pod));
+    }
+
+    /// <summary>Marks the Pod deleted and stops its containers (SIGTERM: 143); it is removed 300 ms later, and its Deployment, if any, replaces it.</summary>
+    private void Terminate(V1Pod pod)
+    {
+        pod.Metadata.DeletionTimestamp = DateTime.UtcNow;
+        foreach (var status in pod.Status?.ContainerStatuses ?? [])
+        {
+            status.State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = 143, Reason = "Error", FinishedAt = DateTime.UtcNow } };
+            status.Ready = false;
+        }
+
+        Changed("MODIFIED", pod);
+        _ = Task.Delay(300).ContinueWith(_ =>
+        {
+            lock (_gate)
+            {
+                if (_pods.Remove(pod.Metadata.Name))
+                {
+                    Changed("DELETED", pod);
+                    foreach (var owner in _deployments.Values.Where(d => OwnedPods(d).Count == 0 || d.Spec.Selector.MatchLabels.All(l => pod.Metadata.Labels?.TryGetValue(l.Key, out var v) == true && v == l.Value)))
+                    {
+                        Reconcile(owner);
+                    }
+                }
+            }
+        }, TaskScheduler.Default);
     }
 
     private List<T> Select<T>(Dictionary<string, T> store, HttpContext context)
@@ -343,11 +418,11 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     {
         var template = KubernetesJson.Serialize(deployment.Spec.Template);
         var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(template)))[..10];
-        var owned = OwnedPods(deployment);
-        foreach (var stale in owned.Where(p => p.Metadata.Labels["pod-template-hash"] != hash).Concat(owned.Where(p => p.Metadata.Labels["pod-template-hash"] == hash).Skip(deployment.Spec.Replicas ?? 1)))
+        var owned = OwnedPods(deployment).Where(p => p.Metadata.DeletionTimestamp is null).ToList();
+        foreach (var stale in owned.Where(p => p.Metadata.Labels["pod-template-hash"] != hash).Concat(owned.Where(p => p.Metadata.Labels["pod-template-hash"] == hash).Skip(deployment.Spec.Replicas ?? 1)).ToList())
         {
-            _pods.Remove(stale.Metadata.Name);
-            Changed("DELETED", stale);
+            Terminate(stale);
+            owned.Remove(stale);
         }
 
         for (var missing = (deployment.Spec.Replicas ?? 1) - owned.Count(p => p.Metadata.Labels["pod-template-hash"] == hash); missing > 0; missing--)

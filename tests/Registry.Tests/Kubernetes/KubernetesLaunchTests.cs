@@ -116,6 +116,13 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
     [Fact]
     public async Task StopTask_deletes_the_pod_and_the_task_stops_as_the_user_asked()
     {
+        // Another installation's Pod in the same namespace, with the same managed-by label: not ours to touch.
+        var foreign = "ecs-task-" + Guid.NewGuid().ToString("N");
+        Cluster.AddPod(new V1Pod
+        {
+            Metadata = new V1ObjectMeta { Name = foreign, Labels = new Dictionary<string, string> { ["app.kubernetes.io/managed-by"] = "registry", ["registry.ecs/installation"] = "other" } },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "app", Image = "busybox" }] },
+        });
         var family = await RegisterAsync(new { containerDefinitions = new[] { new { name = "app", image = "localhost/k8s/app:v1", memory = 64 } } });
         var taskId = await RunAsync(family);
         await TaskEventuallyAsync(taskId, t => t.GetProperty("lastStatus").GetString() == "RUNNING");
@@ -125,6 +132,7 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
         var stopped = await TaskEventuallyAsync(taskId, t => t.GetProperty("lastStatus").GetString() == "STOPPED");
         Assert.Equal(("UserInitiated", "done here"), (stopped.GetProperty("stopCode").GetString(), stopped.GetProperty("stoppedReason").GetString()));
         Assert.DoesNotContain(Cluster.Pods(), p => p.Metadata.Name == "ecs-task-" + taskId);
+        Assert.Contains(Cluster.Pods(), p => p.Metadata.Name == foreign && p.Metadata.DeletionTimestamp is null);
     }
 
     [Fact]
@@ -177,7 +185,8 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
         Assert.Equal(2, firstTasks.Count);
 
         // A new revision: the Deployment's template changes, its Pods are replaced, the old tasks stop.
-        var (updateStatus, updated) = await _ecs.CallAsync("UpdateService", new { cluster = _cluster, service = "Web_App", taskDefinition = await RegisterAsync(Service(roleArn, "v2"), family) });
+        var clusterIp = ports.Spec.ClusterIP;
+        var (updateStatus, updated) = await _ecs.CallAsync("UpdateService", new { cluster = _cluster, service = "Web_App", taskDefinition = await RegisterAsync(Service(roleArn, "v2", port: 9090), family) });
         Assert.True(updateStatus == 200, updated.ToString());
         await EventuallyAsync(() => Cluster.Deployment(name)!.Spec.Template.Spec.Containers[0].Image.EndsWith(":v2", StringComparison.Ordinal) ? "rolled" : null);
         var rolled = await ServiceEventuallyAsync(s => Rollout(s) == "COMPLETED" && s.GetProperty("deployments").GetArrayLength() == 1 && s.GetProperty("runningCount").GetInt32() == 2);
@@ -185,8 +194,22 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
         var secondTasks = await ServiceTasksAsync();
         Assert.Equal(2, secondTasks.Count);
         Assert.Empty(secondTasks.Intersect(firstTasks));
+        // Replaced Pods are deleted gracefully (their containers exit 143): the tasks stopped because they were replaced.
         var old = await DescribeAsync(firstTasks[0]);
         Assert.Equal(("STOPPED", "ServiceSchedulerInitiated"), (old.GetProperty("lastStatus").GetString(), old.GetProperty("stopCode").GetString()));
+        Assert.Equal(0, rolled.GetProperty("deployments")[0].GetProperty("failedTasks").GetInt32());
+        // The Service follows the new port and keeps the cluster IP Kubernetes gave it (the API refuses changing it).
+        var moved = await EventuallyAsync(() => Cluster.Service(name) is { } s && s.Spec.Ports[0].Port == 9090 ? s : null);
+        Assert.Equal(clusterIp, moved.Spec.ClusterIP);
+
+        // A container that crashes is a stopped task, replaced by the Deployment.
+        var crashedPod = Cluster.Pods().First(p => p.Metadata.Labels.ContainsKey("registry.ecs/service-id") && p.Metadata.DeletionTimestamp is null);
+        var crashedTask = crashedPod.Metadata.Uid.Replace("-", "", StringComparison.Ordinal);
+        Cluster.Exit(crashedPod.Metadata.Name, crashedPod.Spec.Containers[0].Name, 2);
+        var crashed = await TaskEventuallyAsync(crashedTask, t => t.GetProperty("lastStatus").GetString() == "STOPPED");
+        Assert.Equal(("EssentialContainerExited", 2), (crashed.GetProperty("stopCode").GetString(), crashed.GetProperty("containers")[0].GetProperty("exitCode").GetInt32()));
+        await ServiceEventuallyAsync(s => s.GetProperty("runningCount").GetInt32() == 2);
+        Assert.DoesNotContain(crashedTask, await ServiceTasksAsync());
 
         Assert.Equal(200, (await _ecs.CallAsync("UpdateService", new { cluster = _cluster, service = "Web_App", desiredCount = 3 })).Status);
         await EventuallyAsync(() => Cluster.Deployment(name)!.Spec.Replicas == 3 ? "scaled" : null);
@@ -223,12 +246,15 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
         var (_, constrained) = await _ecs.CallAsync("CreateService", new { cluster = _cluster, serviceName = "placed", taskDefinition = plain, desiredCount = 1, launchType = "KUBERNETES", placementConstraints = new[] { new { type = "distinctInstance" } } });
         Assert.Equal("InvalidParameterException", constrained.GetProperty("__type").GetString());
 
+        var (_, rigid) = await _ecs.CallAsync("CreateService", new { cluster = _cluster, serviceName = "rigid", taskDefinition = plain, desiredCount = 1, launchType = "KUBERNETES", deploymentConfiguration = new { minimumHealthyPercent = 100, maximumPercent = 100 } });
+        Assert.Equal("InvalidParameterException", rigid.GetProperty("__type").GetString());
+
         // Nothing of it reached the cluster.
-        Assert.DoesNotContain(Cluster.Deployments(), d => d.Metadata.Name.StartsWith("ecs-mounts-", StringComparison.Ordinal) || d.Metadata.Name.StartsWith("ecs-placed-", StringComparison.Ordinal));
+        Assert.DoesNotContain(Cluster.Deployments(), d => d.Metadata.Name.StartsWith("ecs-mounts-", StringComparison.Ordinal) || d.Metadata.Name.StartsWith("ecs-placed-", StringComparison.Ordinal) || d.Metadata.Name.StartsWith("ecs-rigid-", StringComparison.Ordinal));
         Assert.Equal(0, (await _ecs.CallAsync("ListTasks", new { cluster = _cluster, launchType = "KUBERNETES" })).Body.GetProperty("taskArns").GetArrayLength());
     }
 
-    private static object Service(string roleArn, string tag) => new
+    private static object Service(string roleArn, string tag, int port = 8080) => new
     {
         taskRoleArn = roleArn,
         containerDefinitions = new[]
@@ -238,7 +264,7 @@ public sealed class KubernetesLaunchTests(KubernetesRegistryFixture registry) : 
                 name = "web",
                 image = "localhost/k8s/web:" + tag,
                 memory = 128,
-                portMappings = new[] { new { containerPort = 8080, hostPort = 0 } },
+                portMappings = new[] { new { containerPort = port, hostPort = 0 } },
                 healthCheck = new { command = ExecCheck },
             },
         },

@@ -68,15 +68,59 @@ public sealed class KubernetesManifestTests
     }
 
     [Theory]
-    [InlineData("""{ "name": "app", "image": "x", "secrets": [ { "name": "A", "valueFrom": "arn:aws:ssm:::parameter/a" } ] }""", "secrets")]
-    [InlineData("""{ "name": "app", "image": "x", "dependsOn": [ { "containerName": "b", "condition": "START" } ] }""", "dependsOn")]
-    [InlineData("""{ "name": "app", "image": "x", "user": "www-data" }""", "numeric")]
-    [InlineData("""{ "name": "app", "image": "x", "healthCheck": { "command": [ "NONE", "x" ] } }""", "CMD")]
-    public void What_a_pod_cannot_express_is_refused_with_the_member_named(string container, string named)
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "secrets": [ { "name": "A", "valueFrom": "arn:aws:ssm:::parameter/a" } ] } ] }""", "secrets")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "dependsOn": [ { "containerName": "b", "condition": "START" } ] } ] }""", "dependsOn")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "linuxParameters": { "initProcessEnabled": true } } ] }""", "linuxParameters")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "user": "www-data" } ] }""", "numeric")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "healthCheck": { "command": [ "NONE", "x" ] } } ] }""", "CMD")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "environment": [ { "name": "1BAD", "value": "x" } ] } ] }""", "1BAD")]
+    [InlineData("""{ "containerDefinitions": [ { "name": "app", "image": "x", "memory": 64, "memoryReservation": 128 } ] }""", "memoryReservation")]
+    [InlineData("""{ "volumes": [ { "name": "data" } ], "containerDefinitions": [ { "name": "app", "image": "x" } ] }""", "volumes")]
+    [InlineData("""{ "pidMode": "task", "containerDefinitions": [ { "name": "app", "image": "x" } ] }""", "pidMode")]
+    [InlineData("""{ "networkMode": "none", "containerDefinitions": [ { "name": "app", "image": "x" } ] }""", "none")]
+    [InlineData("""{ "memory": "512", "containerDefinitions": [ { "name": "a", "image": "x", "memory": 512 }, { "name": "b", "image": "x" } ] }""", "leaves nothing")]
+    public void What_a_pod_cannot_express_is_refused_with_the_member_named(string definition, string named)
     {
-        var refused = Assert.Throws<KubernetesManifestException>(() => PodSpecs.For(Definition($$"""{ "containerDefinitions": [ {{container}} ] }"""), TaskOverrides.Read(null), null, [], restartAlways: false));
+        var refused = Assert.Throws<KubernetesManifestException>(() => PodSpecs.For(Definition(definition), TaskOverrides.Read(null), null, [], restartAlways: false));
         Assert.Contains(named, refused.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_pod_reports_running_from_its_essential_containers_a_crash_loop_as_an_exit_and_a_failing_check_as_unhealthy()
+    {
+        var now = DateTime.UtcNow;
+        var containers = new List<TaskContainer> { new() { Name = "web", Image = "x" }, new() { Name = "migrate", Image = "x", Essential = false } };
+        var probe = new V1Probe { PeriodSeconds = 10, FailureThreshold = 3, TimeoutSeconds = 5 };
+        V1Pod Pod(params V1ContainerStatus[] statuses) => new()
+        {
+            Metadata = new V1ObjectMeta { Name = "p" },
+            Spec = new V1PodSpec { Containers = [new V1Container { Name = "web", ReadinessProbe = probe }, new V1Container { Name = "migrate" }] },
+            Status = new V1PodStatus { Phase = "Running", ContainerStatuses = statuses },
+        };
+        var migrated = new V1ContainerStatus { Name = "migrate", State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = 0, Reason = "Completed" } } };
+
+        // A non-essential container that has finished does not hold the task back.
+        var running = PodReports.Of(Pod(Running(now.AddSeconds(-5), ready: true), migrated), containers, now);
+        Assert.Equal(TaskStatuses.Running, running.Status);
+        Assert.Equal("HEALTHY", running.Containers[0].HealthStatus);
+
+        // Not ready: UNKNOWN within the check's allowance (10 s × 3 + 5 s), UNHEALTHY after it.
+        Assert.Equal("UNKNOWN", PodReports.Of(Pod(Running(now.AddSeconds(-20), ready: false), migrated), containers, now).Containers[0].HealthStatus);
+        Assert.Equal("UNHEALTHY", PodReports.Of(Pod(Running(now.AddSeconds(-60), ready: false), migrated), containers, now).Containers[0].HealthStatus);
+
+        var crashing = new V1ContainerStatus
+        {
+            Name = "web",
+            RestartCount = 2,
+            State = new V1ContainerState { Waiting = new V1ContainerStateWaiting { Reason = "CrashLoopBackOff" } },
+            LastState = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = 137, Reason = "OOMKilled" } },
+        };
+        var crashed = PodReports.Of(Pod(crashing, migrated), containers, now).Containers[0];
+        Assert.Equal((TaskStatuses.Stopped, 137, "OOMKilled"), (crashed.Status, crashed.ExitCode!.Value, crashed.Reason));
+    }
+
+    private static V1ContainerStatus Running(DateTime startedAt, bool ready) =>
+        new() { Name = "web", Ready = ready, State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = startedAt } } };
 
     [SkippableFact]
     public async Task Every_generated_manifest_is_valid_against_the_kubernetes_schema_and_has_no_unknown_member()
