@@ -51,6 +51,24 @@ root.Subcommands.Add(AdminCommands.Create(data, (parse, operation, cancellationT
     await operation(app.Services.GetRequiredService<IamService>(), Console.Out, cancellationToken);
 })));
 
+var probeUrl = new Option<string>("--url") { Description = "The address to probe (default http://127.0.0.1:5000/healthz).", DefaultValueFactory = _ => "http://127.0.0.1:5000/healthz" };
+var healthcheck = new Command("healthcheck", "Exit 0 if the registry at --url answers its probe with 2xx, 1 otherwise (for images without curl: Docker's HEALTHCHECK).") { probeUrl };
+healthcheck.SetAction(async (parse, cancellationToken) =>
+{
+    using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+    try
+    {
+        using var response = await client.GetAsync(parse.GetValue(probeUrl), cancellationToken);
+        return response.IsSuccessStatusCode ? 0 : 1;
+    }
+    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException)
+    {
+        await Console.Error.WriteLineAsync($"registry healthcheck: {e.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(healthcheck);
+
 var agentConfig = new Option<string>("--config") { Description = "The agent's ecs.config-style file (KEY=value lines: ECS_CLUSTER, ECS_BACKEND_HOST, AWS_ACCESS_KEY_ID, ...).", Required = true };
 var agent = new Command("agent", "Run the node agent: register with the control plane and run the tasks it places here.") { agentConfig };
 agent.SetAction(async (parse, cancellationToken) =>
