@@ -6,6 +6,7 @@ using Registry.GarbageCollection;
 using Registry.Hosting;
 using Registry.Hosting.Tls;
 using Registry.Iam;
+using Registry.Integrity;
 
 NativeHeap.LimitArenas(2);
 
@@ -42,6 +43,18 @@ gc.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
     await GarbageCollectionCommand.RunAsync(app.Services, parse.GetValue(dryRun), Console.Out, cancellationToken);
 }));
 root.Subcommands.Add(gc);
+
+var quarantine = new Option<bool>("--quarantine") { Description = "Move corrupt blobs aside (to <data>/quarantine) and remove them and missing ones from the registry, so the next push restores them." };
+var check = new Command("check", "Verify every stored blob's digest and size; list the corrupt and missing ones (exit code 1 if any).") { data, quarantine };
+check.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
+{
+    await using var app = RegistryApp.Build(builder);
+    if (await IntegrityCommand.RunAsync(app.Services, parse.GetValue(quarantine), Console.Out, cancellationToken) != 0)
+    {
+        throw new ProblemsFoundException();
+    }
+}));
+root.Subcommands.Add(check);
 
 root.Subcommands.Add(AdminCommands.Create(data, (parse, operation, cancellationToken) => RunAsync(parse, async builder =>
 {
@@ -121,6 +134,11 @@ async Task<int> RunAsync(ParseResult parse, Func<WebApplicationBuilder, Task> co
     catch (Microsoft.Extensions.Options.OptionsValidationException e)
     {
         await Console.Error.WriteLineAsync($"registry: invalid configuration: {e.Message}");
+        return 1;
+    }
+    catch (ProblemsFoundException)
+    {
+        // The command has said what it found.
         return 1;
     }
 }

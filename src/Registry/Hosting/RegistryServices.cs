@@ -219,6 +219,7 @@ internal static class RegistryServices
             .Validate(o => o.GracePeriod >= TimeSpan.Zero, "GarbageCollection:GracePeriod must not be negative")
             .ValidateOnStart();
         services.AddSingleton<GarbageCollector>();
+        services.AddSingleton<Integrity.IntegrityCheck>();
         services.AddScoped<StorageUsage>();
         if (configuration.GetSection(GarbageCollectionOptions.SectionName).Get<GarbageCollectionOptions>() is not { Enabled: false })
         {
