@@ -17,9 +17,20 @@
 {{- end }}
 {{- end }}
 
+{{/* Labels of the registry's objects. */}}
 {{- define "registry.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "registry.commonLabels" . }}
 {{ include "registry.selectorLabels" . }}
+{{- end }}
+
+{{/* Labels of the agent's objects. */}}
+{{- define "registry.agentLabels" -}}
+{{ include "registry.commonLabels" . }}
+{{ include "registry.agentSelectorLabels" . }}
+{{- end }}
+
+{{- define "registry.commonLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
@@ -28,6 +39,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/name: {{ include "registry.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/component: registry
+{{- end }}
+
+{{- define "registry.agentSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "registry.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: agent
 {{- end }}
 
 {{- define "registry.serviceAccountName" -}}

@@ -30,16 +30,13 @@ internal sealed class StorageUsage(RegistryDbContext db)
 {
     public async Task<RegistryUsage> TotalAsync(CancellationToken cancellationToken)
     {
-        var blobs = await db.Blobs.Where(b => !b.Deleting)
-            .GroupBy(_ => 1)
-            .Select(g => new { Count = g.LongCount(), Bytes = g.Sum(b => b.Size) })
-            .FirstOrDefaultAsync(cancellationToken);
-        var manifests = await db.Manifests
-            .GroupBy(_ => 1)
-            .Select(g => new { Count = g.LongCount(), Bytes = g.Sum(m => (long)m.Content.Length) })
-            .FirstOrDefaultAsync(cancellationToken);
+        var blobs = db.Blobs.Where(b => !b.Deleting);
+        var blobCount = await blobs.LongCountAsync(cancellationToken);
+        var blobBytes = await blobs.SumAsync(b => (long?)b.Size, cancellationToken) ?? 0;
+        var manifestCount = await db.Manifests.LongCountAsync(cancellationToken);
+        var manifestBytes = await db.Manifests.SumAsync(m => (long?)m.Content.Length, cancellationToken) ?? 0;
         var repositories = await db.Repositories.LongCountAsync(cancellationToken);
-        return new RegistryUsage(repositories, blobs?.Count ?? 0, blobs?.Bytes ?? 0, manifests?.Count ?? 0, manifests?.Bytes ?? 0);
+        return new RegistryUsage(repositories, blobCount, blobBytes, manifestCount, manifestBytes);
     }
 
     /// <summary>Repositories after <paramref name="last"/> in name order, at most <paramref name="limit"/> (one more tells the caller there is a next page).</summary>

@@ -15,7 +15,13 @@ internal static class GarbageCollectionCommand
             await services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
         }
 
-        var report = await services.GetRequiredService<GarbageCollector>().RunAsync(dryRun, cancellationToken);
+        var bar = Console.IsErrorRedirected ? null : new ProgressBar(Console.Error, "removing");
+        GarbageReport report;
+        using (bar)
+        {
+            report = await services.GetRequiredService<GarbageCollector>().RunAsync(dryRun, cancellationToken, bar?.Reporter<(int Done, int Total)>(p => (p.Done, p.Total, $"{p.Done}/{p.Total} blobs")));
+        }
+
         foreach (var manifest in report.Manifests)
         {
             await output.WriteLineAsync($"manifest {manifest.Repository}@{manifest.Digest}");

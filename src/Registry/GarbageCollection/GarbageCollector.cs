@@ -26,17 +26,20 @@ internal sealed class GarbageCollector(
     TimeProvider clock,
     RegistryMetrics metrics)
 {
-    /// <summary>One run; a real one (not <paramref name="dryRun"/>) is counted in the GC metrics.</summary>
-    public async Task<GarbageReport> RunAsync(bool dryRun, CancellationToken cancellationToken)
+    /// <summary>
+    /// One run; a real one (not <paramref name="dryRun"/>) is counted in the GC metrics, and
+    /// <paramref name="progress"/> is told how many of the garbage blobs have been removed.
+    /// </summary>
+    public async Task<GarbageReport> RunAsync(bool dryRun, CancellationToken cancellationToken, IProgress<(int Done, int Total)>? progress = null)
     {
         if (dryRun)
         {
-            return await CollectAsync(dryRun, cancellationToken);
+            return await CollectAsync(dryRun, progress, cancellationToken);
         }
 
         try
         {
-            var report = await CollectAsync(dryRun, cancellationToken);
+            var report = await CollectAsync(dryRun, progress, cancellationToken);
             metrics.GarbageCollectionRuns.WithLabels("completed").Inc();
             metrics.GarbageCollectionFreedBytes.Inc(report.BlobBytes);
             metrics.GarbageCollectionRemovedBlobs.Inc(report.Blobs.Count);
@@ -49,7 +52,7 @@ internal sealed class GarbageCollector(
         }
     }
 
-    private async Task<GarbageReport> CollectAsync(bool dryRun, CancellationToken cancellationToken)
+    private async Task<GarbageReport> CollectAsync(bool dryRun, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var cutoff = clock.GetUtcNow().UtcDateTime - settings.GracePeriod;
@@ -78,12 +81,14 @@ internal sealed class GarbageCollector(
         // The marks must survive a crash before any bytes go, or a row could outlive its bytes.
         await durability.EnsureDurableAsync(cancellationToken);
         var deletedBlobs = new List<BlobRow>();
-        foreach (var blob in marked)
+        foreach (var (blob, index) in marked.Select((b, i) => (b, i)))
         {
             if (await TryDeleteMarkedBlobAsync(blob.Digest, cancellationToken))
             {
                 deletedBlobs.Add(blob);
             }
+
+            progress?.Report((index + 1, marked.Count));
         }
 
         var prunedLinks = new List<LinkRow>();

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Registry.Hosting;
 
 /// <summary>
-/// A one-line progress bar for a terminal (<c>[#####.....]  52%  1.2 GiB of 2.3 GiB  120/230 blobs</c>),
+/// A one-line progress bar for a terminal (<c>checking [#####.....]  52%  1.2 GiB of 2.3 GiB, 120/230 blobs</c>),
 /// redrawn at most ten times a second and cleared when done. Commands use it only when the stream is a
 /// terminal, so logs and pipes never get it.
 /// </summary>
@@ -37,7 +37,7 @@ internal sealed class ProgressBar(TextWriter terminal, string label) : IDisposab
             var fraction = total <= 0 ? 1 : Math.Clamp((double)done / total, 0, 1);
             var filled = (int)Math.Round(fraction * Width);
             terminal.Write(string.Create(CultureInfo.InvariantCulture,
-                $"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {(int)(fraction * 100),3}%  {Bytes(done)} of {Bytes(total)}  {detail}\u001b[K"));
+                $"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {(int)(fraction * 100),3}%  {detail}\u001b[K"));
             terminal.Flush();
             _drawn = true;
         }
@@ -56,7 +56,8 @@ internal sealed class ProgressBar(TextWriter terminal, string label) : IDisposab
         }
     }
 
-    private static string Bytes(long bytes) => bytes switch
+    /// <summary>A size as people read it: 1.2 GiB.</summary>
+    public static string Bytes(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.0} GiB"),
         >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):0.0} MiB"),

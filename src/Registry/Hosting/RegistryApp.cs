@@ -50,7 +50,13 @@ internal static class RegistryApp
             var metrics = app.Services.GetRequiredService<RegistryMetrics>();
             var gauges = app.Services.GetRequiredService<StateGauges>();
             metrics.Registry.AddBeforeCollectCallback(gauges.RefreshAsync);
-            app.MapMetrics("/metrics", metrics.Registry);
+            var endpoint = app.MapMetrics("/metrics", metrics.Registry);
+            // On a port of its own (listened on through --urls), /metrics is not served where the registry is
+            // published (an Ingress, a load balancer): its labels name repositories.
+            if (app.Configuration.GetValue<int?>("Metrics:Port") is { } port)
+            {
+                endpoint.RequireHost($"*:{port}");
+            }
         }
 
         return app;

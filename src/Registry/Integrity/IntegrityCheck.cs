@@ -13,6 +13,9 @@ internal enum BlobCondition
     Intact,
     Missing,
     Corrupt,
+
+    /// <summary>The store refused to give its bytes (an encrypted blob that fails authentication, a master key missing): reported, never removed.</summary>
+    Unreadable,
 }
 
 /// <summary>A blob that is not intact, and why.</summary>
@@ -30,20 +33,27 @@ internal sealed record IntegrityReport(long Blobs, long Bytes, IReadOnlyList<Blo
 /// <c>&lt;data&gt;/quarantine/</c> (when they can be read at all) and the blob is removed from the store
 /// and the metadata, under its row lock as garbage collection removes blobs: the registry then answers
 /// BLOB_UNKNOWN instead of serving bad bytes, and the next push of the blob restores it. A missing blob
-/// is forgotten the same way.
+/// is forgotten the same way. An unreadable blob is only reported: with the wrong master keys every
+/// blob is unreadable, and nothing must be lost to that. A blob touched in the last
+/// <see cref="RecentWindow"/> may be mid-push (its row is written before its bytes), so it is reported
+/// but left alone; a blob is removed only if, under its row lock, it is unchanged and still found bad.
 /// </summary>
-internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFactory, IBlobStore store, IRowLocks locks, ICommitDurability durability)
+internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFactory, IBlobStore store, IRowLocks locks, ICommitDurability durability, TimeProvider clock)
 {
     private const int BufferSize = 1 << 20;
 
+    public static readonly TimeSpan RecentWindow = TimeSpan.FromMinutes(10);
+
     public async Task<IntegrityReport> RunAsync(bool quarantine, string quarantinePath, IProgress<CheckProgress>? progress, CancellationToken cancellationToken)
     {
-        List<(string Digest, long Size)> blobs;
+        List<(string Digest, long Size, DateTime TouchedAt)> blobs;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            blobs = (await db.Blobs.AsNoTracking().Where(b => !b.Deleting).OrderBy(b => b.Digest).Select(b => new { b.Digest, b.Size }).ToListAsync(cancellationToken))
-                .Select(b => (b.Digest, b.Size)).ToList();
+            blobs = (await db.Blobs.AsNoTracking().Where(b => !b.Deleting).OrderBy(b => b.Digest).Select(b => new { b.Digest, b.Size, b.TouchedAt }).ToListAsync(cancellationToken))
+                .Select(b => (b.Digest, b.Size, b.TouchedAt)).ToList();
         }
+
+        var recent = clock.GetUtcNow().UtcDateTime - RecentWindow;
 
         var totalBytes = blobs.Sum(b => b.Size);
         var problems = new List<BlobProblem>();
@@ -52,18 +62,15 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            foreach (var (digestText, size) in blobs)
+            foreach (var (digestText, size, touchedAt) in blobs)
             {
                 var digest = Digest.Parse(digestText);
-                var (condition, detail, quarantined) = await CheckAsync(digest, size, buffer, quarantine ? quarantinePath : null, cancellationToken);
+                var removable = quarantine && touchedAt < recent;
+                var (condition, detail, _) = await CheckAsync(digest, size, buffer, removable ? quarantinePath : null, cancellationToken);
                 if (condition != BlobCondition.Intact)
                 {
-                    if (quarantine)
-                    {
-                        await ForgetAsync(digest, cancellationToken);
-                    }
-
-                    problems.Add(new BlobProblem(digestText, size, condition, detail, quarantine && quarantined));
+                    var forgotten = removable && condition != BlobCondition.Unreadable && await ForgetAsync(digest, size, touchedAt, buffer, cancellationToken);
+                    problems.Add(new BlobProblem(digestText, size, condition, forgotten || !quarantine ? detail : $"{detail} (left in place: {(condition == BlobCondition.Unreadable ? "unreadable" : "touched in the last 10 minutes, or changed meanwhile")})", forgotten));
                 }
 
                 done++;
@@ -127,7 +134,7 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
         }
         catch (BlobUnreadableException e)
         {
-            return (BlobCondition.Corrupt, "unreadable: " + e.Message, false);
+            return (BlobCondition.Unreadable, e.Message, false);
         }
         finally
         {
@@ -139,15 +146,25 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
         }
     }
 
-    /// <summary>Removes the blob's bytes and its metadata (and so its repository links) under its row lock.</summary>
-    private async Task ForgetAsync(Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Removes the blob's bytes and its metadata (and so its repository links) under its row lock, if its
+    /// row is as it was when checked and the blob is still bad; whether it did.
+    /// </summary>
+    private async Task<bool> ForgetAsync(Digest digest, long size, DateTime touchedAt, byte[] buffer, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await db.LockRowsAsync(locks.ForUpdate, "Blobs", "Digest", [digest.Value], cancellationToken);
+        var unchanged = await db.Blobs.AnyAsync(b => b.Digest == digest.Value && !b.Deleting && b.TouchedAt == touchedAt && b.Size == size, cancellationToken);
+        if (!unchanged || (await CheckAsync(digest, size, buffer, null, cancellationToken)).Condition is BlobCondition.Intact or BlobCondition.Unreadable)
+        {
+            return false;
+        }
+
         await store.DeleteAsync(digest, cancellationToken);
         await db.Blobs.Where(b => b.Digest == digest.Value).ExecuteDeleteAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         await durability.EnsureDurableAsync(cancellationToken);
+        return true;
     }
 }

@@ -23,20 +23,22 @@ internal static class IntegrityCommand
         var report = await services.GetRequiredService<IntegrityCheck>().RunAsync(
             quarantine,
             quarantinePath,
-            bar?.Reporter<CheckProgress>(p => (p.Bytes, p.TotalBytes, $"{p.Blobs}/{p.TotalBlobs} blobs")),
+            bar?.Reporter<CheckProgress>(p => (p.Bytes, p.TotalBytes, $"{ProgressBar.Bytes(p.Bytes)} of {ProgressBar.Bytes(p.TotalBytes)}, {p.Blobs}/{p.TotalBlobs} blobs")),
             cancellationToken);
         bar?.Dispose();
         foreach (var problem in report.Problems)
         {
-            var action = problem.Condition == BlobCondition.Missing ? "forgotten" : problem.Quarantined ? $"moved to {quarantinePath}" : "removed";
+            var action = !problem.Quarantined ? "" : problem.Condition == BlobCondition.Missing ? "; forgotten" : $"; moved to {quarantinePath}";
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{problem.Condition.ToString().ToLowerInvariant()} {problem.Digest} ({problem.Size} bytes): {problem.Detail}{(quarantine ? $"; {action}" : "")}"));
+                $"{problem.Condition.ToString().ToLowerInvariant()} {problem.Digest} ({problem.Size} bytes): {problem.Detail}{action}"));
         }
 
         var corrupt = report.Problems.Count(p => p.Condition == BlobCondition.Corrupt);
         var missing = report.Problems.Count(p => p.Condition == BlobCondition.Missing);
+        var unreadable = report.Problems.Count(p => p.Condition == BlobCondition.Unreadable);
+        var quarantined = report.Problems.Count(p => p.Quarantined);
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"checked {report.Blobs} blobs ({report.Bytes} bytes): {report.Blobs - report.Problems.Count} intact, {corrupt} corrupt, {missing} missing{(quarantine && report.Problems.Count > 0 ? $"; {report.Problems.Count} quarantined" : "")}"));
+            $"checked {report.Blobs} blobs ({report.Bytes} bytes): {report.Blobs - report.Problems.Count} intact, {corrupt} corrupt, {missing} missing, {unreadable} unreadable{(quarantine ? $"; {quarantined} quarantined" : "")}"));
         return report.Problems.Count == 0 ? 0 : 1;
     }
 }

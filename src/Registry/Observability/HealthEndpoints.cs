@@ -27,7 +27,8 @@ internal static class HealthEndpoints
 
     private static async Task<IResult> ReadyAsync(HttpContext context, IDbContextFactory<RegistryDbContext> dbFactory, IBlobStore store)
     {
-        var database = await CheckAsync(async cancellationToken =>
+        // Both at once: the probe's own timeout covers one check's, not two in a row.
+        var databaseCheck = CheckAsync(async cancellationToken =>
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
             if (!await db.Database.CanConnectAsync(cancellationToken))
@@ -38,11 +39,13 @@ internal static class HealthEndpoints
             var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).Count();
             return pending == 0 ? "ok" : $"{pending} migrations pending";
         }, context.RequestAborted);
-        var blobStore = await CheckAsync(async cancellationToken =>
+        var blobStoreCheck = CheckAsync(async cancellationToken =>
         {
             await store.GetLengthAsync(Probe, cancellationToken);
             return "ok";
         }, context.RequestAborted);
+        var database = await databaseCheck;
+        var blobStore = await blobStoreCheck;
         var ready = database == "ok" && blobStore == "ok";
         return Results.Json(new { status = ready ? "ready" : "not ready", database, blobStore }, statusCode: ready ? 200 : 503);
     }

@@ -36,6 +36,12 @@ internal sealed partial class RequestTelemetryMiddleware(RequestDelegate next, I
         {
             await next(context);
         }
+        catch (Exception) when (!context.Response.HasStarted)
+        {
+            // The server answers 500 for what escapes; count and log it as that, not as the 200 it was set to.
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            throw;
+        }
         finally
         {
             if (upload)
@@ -50,16 +56,16 @@ internal sealed partial class RequestTelemetryMiddleware(RequestDelegate next, I
     private void Record(HttpContext context, RequestTelemetry telemetry, long bytesIn, TimeSpan elapsed)
     {
         var route = telemetry.RouteOf(context);
-        var method = context.Request.Method;
+        var method = MethodLabel(context.Request.Method);
         var status = context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode;
         var bytesOut = HttpMethods.IsHead(method) ? 0 : context.Response.ContentLength ?? 0;
         metrics.Requests.WithLabels(route, method, StatusText(status)).Inc();
         metrics.RequestDuration.WithLabels(route, method).Observe(elapsed.TotalSeconds);
-        if (route is "v2 upload" or "v2 upload start" or "v2 manifest" && status is >= 200 and < 300 && bytesIn > 0)
+        if (route is "v2 upload" or "v2 upload start" or "v2 manifest" or "ecr UploadLayerPart" or "ecr PutImage" && status is >= 200 and < 300 && bytesIn > 0)
         {
             metrics.BytesPushed.Inc(bytesIn);
         }
-        else if (route is "v2 blob" or "v2 manifest" && HttpMethods.IsGet(method) && status is 200 or 206)
+        else if (route is "v2 blob" or "v2 manifest" && method == "GET" && status is 200 or 206)
         {
             metrics.BytesPulled.Inc(bytesOut);
         }
@@ -67,6 +73,13 @@ internal sealed partial class RequestTelemetryMiddleware(RequestDelegate next, I
         Log.Request(_accessLog, method, route, context.Request.Path.Value ?? "", telemetry.Repository, status, bytesIn, bytesOut,
             Math.Round(elapsed.TotalMilliseconds, 2), context.User.Identity?.Name, context.TraceIdentifier);
     }
+
+    /// <summary>Kestrel takes any method name: the label keeps the standard ones and calls the rest "other".</summary>
+    private static string MethodLabel(string method) => method switch
+    {
+        "GET" or "HEAD" or "POST" or "PUT" or "PATCH" or "DELETE" or "OPTIONS" => method,
+        _ => "other",
+    };
 
     private static string StatusText(int status) => status switch
     {

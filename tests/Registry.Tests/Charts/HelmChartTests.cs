@@ -47,11 +47,13 @@ public sealed partial class HelmChartTests
     [Theory]
     [InlineData("replicaCount: 3", "more than one replica on the filesystem default's single volume")]
     [InlineData("autoscaling: {enabled: true}", "an autoscaler on the filesystem default")]
-    [InlineData("{replicaCount: 2, keys: {existingSecret: keys}, database: {type: postgresql}, storage: {type: s3, s3: {bucket: blobs}}}", "PostgreSQL without its connection string Secret")]
-    [InlineData("{replicaCount: 2, database: {type: postgresql, existingSecret: db}, storage: {type: s3, s3: {bucket: blobs}}}", "PostgreSQL without the shared keys")]
-    [InlineData("{replicaCount: 2, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: s3}}", "S3 without a bucket")]
-    [InlineData("{replicaCount: 2, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: azure, azure: {container: blobs}}}", "Azure without its Secret")]
+    [InlineData("{replicaCount: 2, admin: {existingSecret: admin}, keys: {existingSecret: keys}, database: {type: postgresql}, storage: {type: s3, s3: {bucket: blobs}}}", "PostgreSQL without its connection string Secret")]
+    [InlineData("{replicaCount: 2, admin: {existingSecret: admin}, database: {type: postgresql, existingSecret: db}, storage: {type: s3, s3: {bucket: blobs}}}", "PostgreSQL without the shared keys")]
+    [InlineData("{replicaCount: 2, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: s3, s3: {bucket: blobs}}}", "PostgreSQL without the admin password Secret (the data folders are not kept)")]
+    [InlineData("{replicaCount: 2, admin: {existingSecret: admin}, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: s3}}", "S3 without a bucket")]
+    [InlineData("{replicaCount: 2, admin: {existingSecret: admin}, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: azure, azure: {container: blobs}}}", "Azure without its Secret")]
     [InlineData("{database: {type: sqlite}, storage: {type: s3, s3: {bucket: blobs}}}", "SQLite without the data volume")]
+    [InlineData("podDisruptionBudget: {enabled: true}", "a disruption budget on the single-replica filesystem default (it would block node drains)")]
     [InlineData("encryption: {enabled: true}", "encryption without its master key Secret")]
     [InlineData("agent: {enabled: true}", "the agent without its credentials")]
     [InlineData("service: {port: \"5000\"}", "a port as a string")]
@@ -67,7 +69,7 @@ public sealed partial class HelmChartTests
     [Fact]
     public void The_scaled_out_combination_the_refusals_differ_from_is_valid()
     {
-        AssertValid(Merge(Defaults(), Yaml("{replicaCount: 2, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: s3, s3: {bucket: blobs}}}")));
+        AssertValid(Merge(Defaults(), Yaml("{replicaCount: 2, admin: {existingSecret: admin}, keys: {existingSecret: keys}, database: {type: postgresql, existingSecret: db}, storage: {type: s3, s3: {bucket: blobs}}, global: {imageRegistry: example.com}}")));
     }
 
     [Fact]

@@ -50,9 +50,9 @@ public sealed class SelfHostedImageTests(EndToEndFixture e2e) : IClassFixture<En
         var config = JsonNode.Parse(inspected.Output)!["config"]!;
         Assert.Equal("1654", (string?)config["User"]);
         Assert.NotNull(config["ExposedPorts"]!["5000/tcp"]);
-        Assert.Equal(["serve", "--urls", "http://0.0.0.0:5000", "--data", "/data"], config["Cmd"]!.AsArray().Select(a => (string)a!));
+        Assert.Equal(["serve", "--urls", "http://0.0.0.0:5000", "--data", "/home/app/data"], config["Cmd"]!.AsArray().Select(a => (string)a!));
 
-        // runc runs it as the image says, but in the host's network and with a data folder in /tmp.
+        // runc runs it as the image says (its command, user and data folder), but in the host's network on a free port.
         var bundle = Path.Combine(work, "bundle");
         (await Cli.RunAsync("umoci", ["unpack", "--image", $"{pulled}:selfhosted", bundle])).EnsureSuccess("umoci unpack");
         var port = ServerProcess.FreePort();
@@ -60,7 +60,8 @@ public sealed class SelfHostedImageTests(EndToEndFixture e2e) : IClassFixture<En
         var process = runtime["process"]!;
         Assert.Equal(1654, (int)process["user"]!["uid"]!);
         var args = process["args"]!.AsArray().Select(a => (string)a!).ToList();
-        process["args"] = new JsonArray([.. args.Take(args.IndexOf("serve")).Select(a => JsonValue.Create(a)), .. new[] { "serve", "--urls", $"http://127.0.0.1:{port}", "--data", "/tmp/data" }.Select(a => JsonValue.Create(a))]);
+        args[args.IndexOf("--urls") + 1] = $"http://127.0.0.1:{port}";
+        process["args"] = new JsonArray([.. args.Select(a => JsonValue.Create(a))]);
         process["terminal"] = false;
         runtime["linux"]!["namespaces"] = new JsonArray([.. runtime["linux"]!["namespaces"]!.AsArray().Where(n => (string?)n!["type"] != "network").Select(n => n!.DeepClone())]);
         await File.WriteAllTextAsync(Path.Combine(bundle, "config.json"), runtime.ToJsonString());

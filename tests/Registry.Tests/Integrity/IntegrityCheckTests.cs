@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Registry.Data;
 using Registry.Tests.Support;
 
 namespace Registry.Tests.Integrity;
@@ -6,7 +9,7 @@ namespace Registry.Tests.Integrity;
 /// <summary>
 /// <c>registry check</c> on a real data folder: a blob whose bytes were altered, one cut short and one
 /// deleted behind the registry's back are reported (exit code 1); with <c>--quarantine</c> they are
-/// moved aside and forgotten, the registry answers BLOB_UNKNOWN for them instead of bad bytes, a push
+/// left in place while they may be mid-push (touched in the last minutes), then moved aside and forgotten, the registry answers BLOB_UNKNOWN for them instead of bad bytes, a push
 /// restores them, and the next check is clean.
 /// </summary>
 public sealed class IntegrityCheckTests(RegistryFixture registry) : IClassFixture<RegistryFixture>
@@ -44,6 +47,21 @@ public sealed class IntegrityCheckTests(RegistryFixture registry) : IClassFixtur
         Assert.Contains($"missing {digests[2]} (2000 bytes)", found.Output, StringComparison.Ordinal);
         Assert.DoesNotContain(digests[3], found.Output, StringComparison.Ordinal);
         Assert.Contains(" 1 intact, 2 corrupt, 1 missing", found.Output, StringComparison.Ordinal);
+
+        // Blobs touched in the last minutes may be mid-push: reported, but left in place.
+        var young = await RunCheckAsync("--quarantine");
+        Assert.Equal(1, young.ExitCode);
+        Assert.Contains("left in place: touched in the last 10 minutes", young.Output, StringComparison.Ordinal);
+        Assert.Contains("; 0 quarantined", young.Output, StringComparison.Ordinal);
+        using (var stillThere = await admin.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/{repository}/blobs/{digests[0]}")))
+        {
+            Assert.Equal(HttpStatusCode.OK, stillThere.StatusCode);
+        }
+
+        await using (var db = await registry.Services.GetRequiredService<IDbContextFactory<RegistryDbContext>>().CreateDbContextAsync())
+        {
+            await db.Blobs.Where(b => digests.Contains(b.Digest)).ExecuteUpdateAsync(b => b.SetProperty(x => x.TouchedAt, DateTime.UtcNow.AddHours(-1)));
+        }
 
         var quarantined = await RunCheckAsync("--quarantine");
         Assert.Equal(1, quarantined.ExitCode);
