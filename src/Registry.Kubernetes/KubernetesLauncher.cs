@@ -13,6 +13,7 @@ using Registry.Data.Entities;
 using Registry.Kubernetes.Manifests;
 using Registry.Scheduler.Services;
 using Registry.Scheduler.Tasks;
+using Registry.Scheduler;
 
 namespace Registry.Kubernetes;
 
@@ -32,9 +33,9 @@ public sealed partial class KubernetesLauncher(
     ICommitDurability durability,
     IOptions<KubernetesOptions> options,
     TimeProvider clock,
-    ILogger<KubernetesLauncher> logger) : BackgroundService
+    ILogger<KubernetesLauncher> logger) : BackgroundService, ITaskLauncher
 {
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
     private readonly ConcurrentDictionary<string, bool> _serviceAccounts = new(StringComparer.Ordinal);
 
     private KubernetesOptions Options => options.Value;
@@ -45,17 +46,7 @@ public sealed partial class KubernetesLauncher(
     private string Selector => KubernetesNames.Selector(Options);
 
     /// <summary>Asks for a pass now (a task or service was created, changed or stopped).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A pass is already asked for.
-        }
-    }
+    public void Wake() => _wake.Set();
 
     public override void Dispose()
     {

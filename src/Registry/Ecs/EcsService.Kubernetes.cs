@@ -3,6 +3,7 @@ using Registry.AwsApi;
 using Registry.Data.Entities;
 using Registry.Kubernetes;
 using Registry.Kubernetes.Manifests;
+using Registry.Scheduler;
 using Registry.Scheduler.Tasks;
 
 namespace Registry.Ecs;
@@ -71,5 +72,11 @@ internal sealed partial class EcsService
         }
     }
 
-    private static void WakeKubernetes(AwsCall call) => call.Context.RequestServices.GetService<KubernetesLauncher>()?.Wake();
+    private static void WakeKubernetes(AwsCall call)
+    {
+        foreach (var launcher in call.Context.RequestServices.GetServices<ITaskLauncher>())
+        {
+            launcher.Wake();
+        }
+    }
 }

@@ -1,7 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Registry.Data;
-using Registry.Kubernetes;
 using Registry.Scheduler.Services;
+using Registry.Scheduler;
 
 namespace Registry.Ecs;
 
@@ -19,24 +19,14 @@ internal sealed partial class ServiceScheduler(
     AgentSignals agents,
     TimeProvider clock,
     ILogger<ServiceScheduler> logger,
-    KubernetesLauncher? kubernetes = null) : BackgroundService
+    IEnumerable<ITaskLauncher> launchers) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly WakeSignal _wake = new();
 
     /// <summary>Asks for a pass now (a service was created, updated or deleted, or a task changed).</summary>
-    public void Wake()
-    {
-        try
-        {
-            _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-            // A pass is already asked for.
-        }
-    }
+    public void Wake() => _wake.Set();
 
     public override void Dispose()
     {
@@ -84,7 +74,10 @@ internal sealed partial class ServiceScheduler(
                 agents.Wake(step.Agents);
                 if (step.Kubernetes)
                 {
-                    kubernetes?.Wake();
+                    foreach (var launcher in launchers)
+                    {
+                        launcher.Wake();
+                    }
                 }
             }
             catch (DbUpdateConcurrencyException)

@@ -347,12 +347,6 @@ internal static class RegistryServices
             return;
         }
 
-        services.AddSingleton<k8s.IKubernetes>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<KubernetesOptions>>().Value;
-            return new k8s.Kubernetes(k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile(options.Kubeconfig, options.Context));
-        });
-        services.AddSingleton<KubernetesLauncher>();
-        services.AddHostedService(sp => sp.GetRequiredService<KubernetesLauncher>());
+        services.AddKubernetesLauncher();
     }
 }
