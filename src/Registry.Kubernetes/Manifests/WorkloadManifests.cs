@@ -26,7 +26,7 @@ public static class WorkloadManifests
                 [KubernetesNames.TaskDefinitionLabel] = Id(taskDefinitionId),
             },
         },
-        Spec = PodSpecs.For(taskDefinition, overrides, ServiceAccountOf(overrides.TaskRoleArn ?? (string?)taskDefinition["taskRoleArn"]), options.ImagePullSecrets, restartAlways: false),
+        Spec = PodSpecs.For(taskDefinition, overrides, ServiceAccountOf(TaskRoleOf(taskDefinition, overrides)), options.ImagePullSecrets, restartAlways: false),
     };
 
     public static V1Deployment ServiceDeployment(ServiceWorkload service, JsonObject taskDefinition, KubernetesOptions options)

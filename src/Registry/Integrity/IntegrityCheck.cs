@@ -66,7 +66,7 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
             {
                 var digest = Digest.Parse(digestText);
                 var removable = quarantine && touchedAt < recent;
-                var (condition, detail, _) = await CheckAsync(digest, size, buffer, removable ? quarantinePath : null, cancellationToken);
+                var (condition, detail) = await CheckAsync(digest, size, buffer, removable ? quarantinePath : null, cancellationToken);
                 if (condition != BlobCondition.Intact)
                 {
                     var forgotten = removable && condition != BlobCondition.Unreadable && await ForgetAsync(digest, size, touchedAt, buffer, cancellationToken);
@@ -87,7 +87,7 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
     }
 
     /// <summary>Reads and hashes one blob; a corrupt one is copied to <paramref name="quarantineFolder"/> as it is read, when given.</summary>
-    private async Task<(BlobCondition Condition, string Detail, bool Saved)> CheckAsync(Digest digest, long size, byte[] buffer, string? quarantineFolder, CancellationToken cancellationToken)
+    private async Task<(BlobCondition Condition, string Detail)> CheckAsync(Digest digest, long size, byte[] buffer, string? quarantineFolder, CancellationToken cancellationToken)
     {
         string? copyPath = null;
         try
@@ -95,7 +95,7 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
             await using var stream = await store.OpenReadAsync(digest, cancellationToken);
             if (stream is null)
             {
-                return (BlobCondition.Missing, "not in the blob store", false);
+                return (BlobCondition.Missing, "not in the blob store");
             }
 
             FileStream? copy = null;
@@ -125,16 +125,16 @@ internal sealed class IntegrityCheck(IDbContextFactory<RegistryDbContext> dbFact
                 var detail = read != size ? $"{read} bytes stored, {size} recorded" : !actual.Equals(digest) ? $"content hashes to {actual.Value}" : null;
                 if (detail is null)
                 {
-                    return (BlobCondition.Intact, "", false);
+                    return (BlobCondition.Intact, "");
                 }
 
                 copyPath = null;
-                return (BlobCondition.Corrupt, detail, copy is not null);
+                return (BlobCondition.Corrupt, detail);
             }
         }
         catch (BlobUnreadableException e)
         {
-            return (BlobCondition.Unreadable, e.Message, false);
+            return (BlobCondition.Unreadable, e.Message);
         }
         finally
         {
