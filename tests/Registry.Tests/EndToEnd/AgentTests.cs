@@ -274,10 +274,30 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         var hostPort = binding.GetProperty("hostPort").GetInt32();
         Assert.True(hostPort > 0);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        Assert.Equal("hello over the bridge\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+        Assert.Equal("hello over the bridge\n", await GetWhenListeningAsync(http, $"http://127.0.0.1:{hostPort}/"));
         await StopAsync(task.GetProperty("taskArn").GetString()!);
         await WaitForStatusAsync(task.GetProperty("taskArn").GetString()!, "STOPPED");
         await AssertUnpublishedAsync(task.GetProperty("containers")[0].GetProperty("runtimeId").GetString()!, hostPort);
+    }
+
+    /// <summary>
+    /// GET once the task's server listens: RUNNING means its process started (here a shell that writes a
+    /// page, then starts httpd), not that its port is bound yet.
+    /// </summary>
+    private static async Task<string> GetWhenListeningAsync(HttpClient http, string url)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            try
+            {
+                return await http.GetStringAsync(url);
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
     }
 
     /// <summary>Checks that a stopped bridge container holds no host port or network any more.</summary>
@@ -295,7 +315,7 @@ public abstract class AgentTests(EndToEndFixture e2e, string runtime) : IAsyncLi
         foreach (var task in first)
         {
             var hostPort = task.GetProperty("containers")[0].GetProperty("networkBindings")[0].GetProperty("hostPort").GetInt32();
-            Assert.Equal("up\n", await http.GetStringAsync($"http://127.0.0.1:{hostPort}/"));
+            Assert.Equal("up\n", await GetWhenListeningAsync(http, $"http://127.0.0.1:{hostPort}/"));
         }
 
         var killed = first[0];
