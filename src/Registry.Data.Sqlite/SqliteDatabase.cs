@@ -35,8 +35,11 @@ public static class SqliteDatabase
     /// <summary>
     /// Per-connection settings, applied once per native connection (the pool reopens the same ones on
     /// every query, and a connection-string setting would be re-run each time): foreign keys enforced,
-    /// writers wait for the lock instead of failing at once, and commits do not fsync the log inside
-    /// the write lock; <see cref="SqliteWalFlush"/> makes them durable afterwards.
+    /// writers wait for the lock instead of failing at once (<see cref="SqliteBusyWait"/>), and commits do not fsync the log inside
+    /// the write lock; <see cref="SqliteWalFlush"/> makes them durable afterwards. Each pooled
+    /// connection keeps its own page cache, so the cache is 512 KiB rather than SQLite's 2 MiB: with a
+    /// connection per concurrent request the default held ~9 MiB of a 2.6 MiB database after 200 image
+    /// pushes, and a page not cached is one read from the operating system's page cache away.
     /// </summary>
     private sealed class ConnectionSettings : DbConnectionInterceptor
     {
@@ -59,10 +62,10 @@ public static class SqliteDatabase
                 return;
             }
 
-            raw.sqlite3_busy_timeout(handle, 30_000);
+            SqliteBusyWait.Install(handle);
             using (var command = sqlite.CreateCommand())
             {
-                command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+                command.CommandText = "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;";
                 command.ExecuteNonQuery();
             }
 

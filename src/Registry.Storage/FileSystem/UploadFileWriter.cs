@@ -7,10 +7,13 @@ namespace Registry.Storage.FileSystem;
 /// Appends a request body to an upload file in 1 MiB pieces, receiving (and hashing) the next piece
 /// while the previous one is written, so the network, the hash and the page-cache copy use both
 /// cores instead of taking turns. Writeback starts every few MiB, so the fsync at commit finds
-/// little left to write.
+/// little left to write. The first piece is small: most blobs of an image (configs, small layers)
+/// fit in it and never take a 1 MiB buffer, which would live on the large object heap and, pooled
+/// by every thread that pushes, hold a megabyte each long after the push.
 /// </summary>
 internal static class UploadFileWriter
 {
+    private const int FirstPieceSize = 64 * 1024;
     private const int PieceSize = 1024 * 1024;
     private const long WritebackStep = 8 * 1024 * 1024;
 
@@ -18,14 +21,17 @@ internal static class UploadFileWriter
     {
         var position = offset;
         var writebackFrom = offset;
-        var current = ArrayPool<byte>.Shared.Rent(PieceSize);
+        var current = ArrayPool<byte>.Shared.Rent(FirstPieceSize);
+        var pieceSize = FirstPieceSize;
+        var carried = 0;
         byte[]? spare = null;
         ValueTask writing = default;
         try
         {
             while (true)
             {
-                var filled = await StreamFill.ReadAsync(source, current.AsMemory(0, PieceSize), cancellationToken);
+                var filled = carried + await StreamFill.ReadAsync(source, current.AsMemory(carried, pieceSize - carried), cancellationToken);
+                carried = 0;
                 var previous = writing;
                 writing = default;
                 await previous;
@@ -35,14 +41,39 @@ internal static class UploadFileWriter
                     writebackFrom = position;
                 }
 
-                if (filled < PieceSize)
+                if (filled < pieceSize)
                 {
                     return await FinishAsync(handle, current.AsMemory(0, filled), position, cancellationToken);
                 }
 
+                if (pieceSize == FirstPieceSize)
+                {
+                    // The first piece is full: one byte more says whether large pieces are needed at all.
+                    var next = new byte[1];
+                    if (await source.ReadAsync(next, cancellationToken) == 0)
+                    {
+                        return await FinishAsync(handle, current.AsMemory(0, filled), position, cancellationToken);
+                    }
+
+                    writing = RandomAccess.WriteAsync(handle, current.AsMemory(0, pieceSize), position, cancellationToken);
+                    position += pieceSize;
+                    spare = current;
+                    current = ArrayPool<byte>.Shared.Rent(PieceSize);
+                    current[0] = next[0];
+                    carried = 1;
+                    pieceSize = PieceSize;
+                    continue;
+                }
+
                 writing = RandomAccess.WriteAsync(handle, current.AsMemory(0, PieceSize), position, cancellationToken);
                 position += PieceSize;
-                spare ??= ArrayPool<byte>.Shared.Rent(PieceSize);
+                if (spare!.Length < PieceSize)
+                {
+                    // The small first piece has been written; a large one takes its place.
+                    ArrayPool<byte>.Shared.Return(spare);
+                    spare = ArrayPool<byte>.Shared.Rent(PieceSize);
+                }
+
                 (current, spare) = (spare, current);
             }
         }
