@@ -12,6 +12,25 @@ internal static partial class Durability
     private const int ReadOnly = 0;
     private const int Directory = 0x10000;
 
+    /// <summary>
+    /// Creates <paramref name="path"/> and any missing parents, flushing the directory that holds each
+    /// new one: a blob renamed into a directory whose own entry was lost in a crash is lost with it.
+    /// </summary>
+    public static void CreateDirectory(string path)
+    {
+        var missing = new Stack<string>();
+        for (var current = Path.GetFullPath(path); !System.IO.Directory.Exists(current); current = Path.GetDirectoryName(current)!)
+        {
+            missing.Push(current);
+        }
+
+        System.IO.Directory.CreateDirectory(path);
+        foreach (var created in missing)
+        {
+            FlushDirectory(Path.GetDirectoryName(created)!);
+        }
+    }
+
     public static void FlushDirectory(string path)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())

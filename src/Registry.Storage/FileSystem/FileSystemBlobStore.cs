@@ -99,7 +99,7 @@ public sealed class FileSystemBlobStore : IBlobStore
 
         var blobPath = BlobPath(digest);
         var directory = Path.GetDirectoryName(blobPath)!;
-        Directory.CreateDirectory(directory);
+        Durability.CreateDirectory(directory);
         try
         {
             File.Move(uploadPath, blobPath, overwrite: false);

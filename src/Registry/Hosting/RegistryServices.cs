@@ -43,6 +43,7 @@ internal static class RegistryServices
         var metrics = RegistryMetrics.Create();
         services.AddSingleton(metrics);
         services.AddSingleton<StateGauges>();
+        services.AddHostedService<NativeHeapTrimmer>();
         services.AddMetadataDatabase(configuration);
         services.AddBlobStore(configuration, metrics);
         services.AddDistribution();
