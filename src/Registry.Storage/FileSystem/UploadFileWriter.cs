@@ -43,7 +43,7 @@ internal static class UploadFileWriter
 
                 if (filled < pieceSize)
                 {
-                    return await FinishAsync(handle, current.AsMemory(0, filled), position, cancellationToken);
+                    return await FinishAsync(handle, current.AsMemory(0, filled), position, writebackFrom, cancellationToken);
                 }
 
                 if (pieceSize == FirstPieceSize)
@@ -52,7 +52,7 @@ internal static class UploadFileWriter
                     var next = new byte[1];
                     if (await source.ReadAsync(next, cancellationToken) == 0)
                     {
-                        return await FinishAsync(handle, current.AsMemory(0, filled), position, cancellationToken);
+                        return await FinishAsync(handle, current.AsMemory(0, filled), position, writebackFrom, cancellationToken);
                     }
 
                     writing = RandomAccess.WriteAsync(handle, current.AsMemory(0, pieceSize), position, cancellationToken);
@@ -93,7 +93,7 @@ internal static class UploadFileWriter
         }
     }
 
-    private static async Task<long> FinishAsync(SafeFileHandle handle, ReadOnlyMemory<byte> last, long position, CancellationToken cancellationToken)
+    private static async Task<long> FinishAsync(SafeFileHandle handle, ReadOnlyMemory<byte> last, long position, long writebackFrom, CancellationToken cancellationToken)
     {
         if (!last.IsEmpty)
         {
@@ -108,6 +108,9 @@ internal static class UploadFileWriter
             RandomAccess.SetLength(handle, end);
         }
 
+        // The rest of this chunk goes to the disk now too: otherwise the last few MiB of every chunk of
+        // a chunked upload would wait, dirty, for the fsync at commit, which then writes them all at once.
+        Durability.StartWriteback(handle, writebackFrom, end - writebackFrom);
         return end;
     }
 
