@@ -21,6 +21,7 @@ serve.SetAction((parse, cancellationToken) => RunAsync(parse, async builder =>
     var addresses = parse.GetValue(urls) ?? builder.Configuration["urls"] ?? "http://127.0.0.1:5000";
     KestrelTls.EnsureCertificateFor(addresses.Split(';', StringSplitOptions.RemoveEmptyEntries), builder.Configuration);
     builder.WebHost.UseUrls(addresses);
+    ThreadPoolFloor.Raise();
     await using var app = RegistryApp.Build(builder);
     await app.RunAsync(cancellationToken);
 }));

@@ -5,7 +5,7 @@ using Registry.Data.Entities;
 namespace Registry.Audit;
 
 /// <summary>Stores queued audit events in batches at most twice a second; on a database error it waits and tries the same batch again.</summary>
-internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<RegistryDbContext> dbFactory, ICommitDurability durability, ILogger<AuditWriter> logger) : BackgroundService
+internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<RegistryDbContext> dbFactory, ICommitDurability durability, IWriteGate writes, ILogger<AuditWriter> logger) : BackgroundService
 {
     private const int BatchSize = 2000;
 
@@ -62,7 +62,7 @@ internal sealed partial class AuditWriter(AuditLog log, IDbContextFactory<Regist
             {
                 await using var db = await dbFactory.CreateDbContextAsync(CancellationToken.None);
                 db.AuditEvents.AddRange(batch);
-                await db.SaveChangesAsync(CancellationToken.None);
+                await writes.RunAsync(() => db.SaveChangesAsync(CancellationToken.None), CancellationToken.None);
                 await durability.EnsureDurableAsync(CancellationToken.None);
                 return true;
             }

@@ -5,7 +5,7 @@ using Registry.Data;
 namespace Registry.Distribution;
 
 /// <summary>Which blobs exist and which repositories link them.</summary>
-internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, IRowLocks locks, TimeProvider clock)
+internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durability, IRowLocks locks, IWriteGate writes, TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<long>>> LinkedSizeQuery =
         new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -39,7 +39,7 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
     /// <summary>
     /// Records that the blob's bytes are about to be stored: a new row, or a fresh grace period that
     /// also stops a deletion the collector has not carried out yet. It comes before the bytes are
-    /// stored, so the collector never deletes what an upload is committing.
+    /// stored, so the collector never deletes what an upload is committing. Runs in the caller's write turn.
     /// </summary>
     public async Task ClaimAsync(Digest digest, long size, CancellationToken cancellationToken)
     {
@@ -52,7 +52,7 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
             cancellationToken);
     }
 
-    /// <summary>Links a claimed blob into a repository.</summary>
+    /// <summary>Links a claimed blob into a repository (in the caller's write turn).</summary>
     public async Task LinkAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
@@ -64,9 +64,11 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
     /// <summary>Unlinks a blob from a repository; true when it was linked. The bytes stay until garbage collection.</summary>
     public async Task<bool> UnlinkAsync(string repository, Digest digest, CancellationToken cancellationToken)
     {
-        var unlinked = await db.RepositoryBlobs
-            .Where(l => l.Digest == digest.Value && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
-            .ExecuteDeleteAsync(cancellationToken) > 0;
+        var unlinked = await writes.RunAsync(
+            () => db.RepositoryBlobs
+                .Where(l => l.Digest == digest.Value && db.Repositories.Any(r => r.Id == l.RepositoryId && r.Name == repository))
+                .ExecuteDeleteAsync(cancellationToken),
+            cancellationToken) > 0;
         await durability.EnsureDurableAsync(CancellationToken.None);
         return unlinked;
     }
@@ -78,17 +80,27 @@ internal sealed class BlobIndex(RegistryDbContext db, ICommitDurability durabili
     public async Task<bool> MountAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        var touched = await db.Database.ExecuteSqlAsync(
-            $"""UPDATE "Blobs" SET "TouchedAt" = {now} WHERE "Digest" = {digest.Value} AND NOT "Deleting" """,
+        var mounted = await writes.RunAsync(
+            async () =>
+            {
+                var touched = await db.Database.ExecuteSqlAsync(
+                    $"""UPDATE "Blobs" SET "TouchedAt" = {now} WHERE "Digest" = {digest.Value} AND NOT "Deleting" """,
+                    cancellationToken);
+                if (touched == 0)
+                {
+                    return false;
+                }
+
+                await LinkAsync(repositoryId, digest, cancellationToken);
+                return true;
+            },
             cancellationToken);
-        if (touched == 0)
+        if (mounted)
         {
-            return false;
+            await durability.EnsureDurableAsync(CancellationToken.None);
         }
 
-        await LinkAsync(repositoryId, digest, cancellationToken);
-        await durability.EnsureDurableAsync(CancellationToken.None);
-        return true;
+        return mounted;
     }
 
     /// <summary>Names of up to <paramref name="limit"/> repositories that link the blob, for automatic cross-mounting.</summary>

@@ -13,7 +13,7 @@ namespace Registry.Distribution;
 internal sealed record StoredManifest(string Digest, string MediaType, byte[] Content, string? SubjectDigest);
 
 /// <summary>Manifests and tags: validation on push, lookup by tag or digest, deletion.</summary>
-internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, IRowLocks locks, TimeProvider clock)
+internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repositories, BlobIndex blobs, ManifestCache cache, ICommitDurability durability, IRowLocks locks, IWriteGate writes, TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<StoredManifest?>>> ByDigestQuery =
         new(() => EF.CompileAsyncQuery((RegistryDbContext db, string repository, string digest) =>
@@ -55,7 +55,9 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         var repositoryId = await repositories.EnsureAsync(repository, cancellationToken);
         var now = clock.GetUtcNow().UtcDateTime;
 
-        var error = await ConflictRetry.RunAsync(db, () => StoreAsync(repositoryId, reference, digest, manifest, content, now, cancellationToken), cancellationToken);
+        var error = await writes.RunAsync(
+            () => ConflictRetry.RunAsync(db, () => StoreAsync(repositoryId, reference, digest, manifest, content, now, cancellationToken), cancellationToken),
+            cancellationToken);
         if (error is not null)
         {
             return (null, null, error);
@@ -132,25 +134,32 @@ internal sealed class ManifestService(RegistryDbContext db, RepositoryStore repo
         var now = clock.GetUtcNow().UtcDateTime;
         if (reference.Tag is { } tag)
         {
-            await TouchTaggedAsync(repositoryId, tag, now, cancellationToken);
-            var untagged = await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+            var untagged = await writes.RunAsync(
+                async () =>
+                {
+                    await TouchTaggedAsync(repositoryId, tag, now, cancellationToken);
+                    return await db.Tags.Where(t => t.RepositoryId == repositoryId && t.Name == tag).ExecuteDeleteAsync(cancellationToken) > 0;
+                },
+                cancellationToken);
             cache.Invalidate(repository);
             await durability.EnsureDurableAsync(CancellationToken.None);
             return untagged;
         }
 
         var digest = reference.Digest!.Value;
-        await TouchReferencedAsync(repositoryId, digest, now, cancellationToken);
-        var deleted = await ConflictRetry.RunAsync(
-            db,
-            async () =>
-            {
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-                await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
-                var count = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
-                await transaction.CommitAsync(cancellationToken);
-                return count;
-            },
+        await writes.RunAsync(() => TouchReferencedAsync(repositoryId, digest, now, cancellationToken), cancellationToken);
+        var deleted = await writes.RunAsync(
+            () => ConflictRetry.RunAsync(
+                db,
+                async () =>
+                {
+                    await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                    await db.Tags.Where(t => t.RepositoryId == repositoryId && t.ManifestDigest == digest).ExecuteDeleteAsync(cancellationToken);
+                    var count = await db.Manifests.Where(m => m.RepositoryId == repositoryId && m.Digest == digest).ExecuteDeleteAsync(cancellationToken);
+                    await transaction.CommitAsync(cancellationToken);
+                    return count;
+                },
+                cancellationToken),
             cancellationToken);
         cache.Invalidate(repository);
         await durability.EnsureDurableAsync(CancellationToken.None);

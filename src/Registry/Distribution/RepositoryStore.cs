@@ -4,7 +4,7 @@ using Registry.Data;
 namespace Registry.Distribution;
 
 /// <summary>Looks repositories up by name and creates them on first push.</summary>
-internal sealed class RepositoryStore(RegistryDbContext db, TimeProvider clock)
+internal sealed class RepositoryStore(RegistryDbContext db, IWriteGate writes, TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, Task<long>>> FindIdQuery =
         new(() => EF.CompileAsyncQuery((RegistryDbContext db, string name) =>
@@ -26,8 +26,10 @@ internal sealed class RepositoryStore(RegistryDbContext db, TimeProvider clock)
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        await db.Database.ExecuteSqlAsync(
-            $"""INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ({name}, {now}) ON CONFLICT ("Name") DO NOTHING""",
+        await writes.RunAsync(
+            () => db.Database.ExecuteSqlAsync(
+                $"""INSERT INTO "Repositories" ("Name", "CreatedAt") VALUES ({name}, {now}) ON CONFLICT ("Name") DO NOTHING""",
+                cancellationToken),
             cancellationToken);
         return await FindIdAsync(name) ?? throw new InvalidOperationException($"repository '{name}' vanished after creation");
     }

@@ -20,6 +20,7 @@ internal sealed class UploadService(
     IBlobStore store,
     UploadHashCache hashes,
     ICommitDurability durability,
+    IWriteGate writes,
     TimeProvider clock)
 {
     private static readonly CompiledQuery<Func<RegistryDbContext, string, string, Task<UploadSessionEntity?>>> FindQuery =
@@ -32,8 +33,10 @@ internal sealed class UploadService(
         var now = clock.GetUtcNow().UtcDateTime;
         var session = new UploadSessionEntity { Id = Guid.NewGuid().ToString("D"), RepositoryId = repositoryId, Offset = 0, StartedAt = now, UpdatedAt = now };
         await store.StartUploadAsync(session.Id, cancellationToken);
-        await db.Database.ExecuteSqlAsync(
-            $"""INSERT INTO "UploadSessions" ("Id", "RepositoryId", "Offset", "StartedAt", "UpdatedAt") VALUES ({session.Id}, {repositoryId}, 0, {now}, {now})""",
+        await writes.RunAsync(
+            () => db.Database.ExecuteSqlAsync(
+                $"""INSERT INTO "UploadSessions" ("Id", "RepositoryId", "Offset", "StartedAt", "UpdatedAt") VALUES ({session.Id}, {repositoryId}, 0, {now}, {now})""",
+                cancellationToken),
             cancellationToken);
         return session;
     }
@@ -88,8 +91,10 @@ internal sealed class UploadService(
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var updated = await db.Database.ExecuteSqlAsync(
-            $"""UPDATE "UploadSessions" SET "Offset" = {written.Length}, "StorageState" = {written.State}, "UpdatedAt" = {now} WHERE "Id" = {session.Id} AND "Offset" = {current.Length}""",
+        var updated = await writes.RunAsync(
+            () => db.Database.ExecuteSqlAsync(
+                $"""UPDATE "UploadSessions" SET "Offset" = {written.Length}, "StorageState" = {written.State}, "UpdatedAt" = {now} WHERE "Id" = {session.Id} AND "Offset" = {current.Length}""",
+                CancellationToken.None),
             CancellationToken.None);
         if (updated == 0)
         {
@@ -124,12 +129,17 @@ internal sealed class UploadService(
             return OciError.DigestInvalid($"expected {digest}, content has {actual}");
         }
 
-        await blobs.ClaimAsync(digest, current.Length, cancellationToken);
+        await writes.RunAsync(() => blobs.ClaimAsync(digest, current.Length, cancellationToken), cancellationToken);
         await store.CommitUploadAsync(session.Id, current, digest, cancellationToken);
-        await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
-        await blobs.LinkAsync(session.RepositoryId, digest, CancellationToken.None);
-        await DeleteSessionRowAsync(session.Id, CancellationToken.None);
-        await transaction.CommitAsync(CancellationToken.None);
+        await writes.RunAsync(
+            async () =>
+            {
+                await using var transaction = await db.Database.BeginTransactionAsync(CancellationToken.None);
+                await blobs.LinkAsync(session.RepositoryId, digest, CancellationToken.None);
+                await DeleteSessionRowAsync(session.Id, CancellationToken.None);
+                await transaction.CommitAsync(CancellationToken.None);
+            },
+            CancellationToken.None);
         await durability.EnsureDurableAsync(CancellationToken.None);
         return null;
     }
@@ -150,9 +160,9 @@ internal sealed class UploadService(
                 return OciError.DigestInvalid($"expected {digest}, content has {actual}");
             }
 
-            await blobs.ClaimAsync(digest, written.Length, cancellationToken);
+            await writes.RunAsync(() => blobs.ClaimAsync(digest, written.Length, cancellationToken), cancellationToken);
             await store.CommitUploadAsync(uploadId, written, digest, cancellationToken);
-            await blobs.LinkAsync(repositoryId, digest, CancellationToken.None);
+            await writes.RunAsync(() => blobs.LinkAsync(repositoryId, digest, CancellationToken.None), CancellationToken.None);
             await durability.EnsureDurableAsync(CancellationToken.None);
             return null;
         }
@@ -165,7 +175,7 @@ internal sealed class UploadService(
     public async Task CancelAsync(UploadSessionEntity session, CancellationToken cancellationToken)
     {
         hashes.Forget(session.Id);
-        await DeleteSessionRowAsync(session.Id, cancellationToken);
+        await writes.RunAsync(() => DeleteSessionRowAsync(session.Id, cancellationToken), cancellationToken);
         await store.DeleteUploadAsync(session.Id, cancellationToken);
     }
 

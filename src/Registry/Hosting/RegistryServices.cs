@@ -65,6 +65,7 @@ internal static class RegistryServices
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistrySqlite(path));
                 services.AddSingleton<ICommitDurability>(new SqliteWalFlush(path));
                 services.AddSingleton<IRowLocks, SqliteRowLocks>();
+                services.AddSingleton<IWriteGate, SqliteWriteTurns>();
                 services.AddSingleton(new DatabaseDescription($"SQLite database '{Path.GetFullPath(path)}'"));
                 break;
             case "postgresql" or "postgres":
@@ -77,6 +78,7 @@ internal static class RegistryServices
                 services.AddPooledDbContextFactory<RegistryDbContext>(db => db.UseRegistryPostgreSql(connectionString));
                 services.AddSingleton<ICommitDurability, PostgreSqlCommits>();
                 services.AddSingleton<IRowLocks, PostgreSqlRowLocks>();
+                services.AddSingleton<IWriteGate, ConcurrentWrites>();
                 services.AddSingleton(new DatabaseDescription(description));
                 services.PostConfigure<RegistryOptions>(o => o.ManifestCacheSeconds ??= 0);
                 break;

@@ -1,10 +1,13 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Registry.Audit;
 using Registry.Data;
 using Registry.Security.Secrets;
 using Registry.Tests.Support;
@@ -249,6 +252,50 @@ public abstract class IamAuthorizationTests(RegistryFixture registry)
         Assert.NotEmpty(pushed);
         Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/admin/v1/audit-events")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await _admin.GetAsync("/admin/v1/audit-events?limit=0")).StatusCode);
+    }
+
+    [SkippableFact]
+    public async Task A_burst_of_audit_events_is_stored_whole_with_its_empty_fields_and_times()
+    {
+        var principal = "burst-" + Guid.NewGuid().ToString("N")[..8];
+        var log = registry.Services.GetRequiredService<AuditLog>();
+        var context = new DefaultHttpContext { User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Name, principal)], "test")) };
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        const int count = 620;
+        for (var i = 0; i < count; i++)
+        {
+            log.Record(context, "ecr:PutImage", $"resource-{i}", "Allowed", i % 2 == 0 ? null : $"detail-{i}");
+        }
+
+        var events = new List<JsonElement>();
+        string? next = null;
+        for (var attempt = 0; attempt < 50 && events.Count < count; attempt++)
+        {
+            events.Clear();
+            next = null;
+            do
+            {
+                var page = $"/admin/v1/audit-events?principal={principal}&since={before:O}&limit=1000" + (next is null ? "" : $"&before={next}");
+                using var body = JsonDocument.Parse(await _admin.GetStringAsync(page));
+                events.AddRange(body.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()));
+                next = body.RootElement.GetProperty("next").ValueKind == JsonValueKind.Null ? null : body.RootElement.GetProperty("next").GetRawText();
+            }
+            while (next is not null);
+            if (events.Count < count)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal(count, events.Count);
+        Assert.Equal(Enumerable.Range(0, count).Select(i => $"resource-{i}").Order(), events.Select(e => e.GetProperty("resource").GetString()!).Order());
+        var odd = events.Single(e => e.GetProperty("resource").GetString() == "resource-7");
+        Assert.Equal("detail-7", odd.GetProperty("detail").GetString());
+        Assert.Equal(JsonValueKind.Null, events.Single(e => e.GetProperty("resource").GetString() == "resource-8").GetProperty("detail").ValueKind);
+        Assert.Equal(JsonValueKind.Null, odd.GetProperty("sourceIp").ValueKind);
+        Assert.All(events, e => Assert.InRange(e.GetProperty("time").GetDateTime(), before, DateTime.UtcNow.AddSeconds(1)));
+        using var later = JsonDocument.Parse(await _admin.GetStringAsync($"/admin/v1/audit-events?principal={principal}&since={DateTime.UtcNow.AddMinutes(1):O}"));
+        Assert.Empty(later.RootElement.GetProperty("events").EnumerateArray());
     }
 
     /// <summary>Audit events matching the query, waiting (events are stored within about a second) until <paramref name="done"/> holds.</summary>
