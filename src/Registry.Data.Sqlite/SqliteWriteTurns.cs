@@ -6,13 +6,13 @@ namespace Registry.Data.Sqlite;
 /// </summary>
 public sealed class SqliteWriteTurns : IWriteGate, IDisposable
 {
-    private static readonly AsyncLocal<bool> InTurn = new();
+    private readonly AsyncLocal<bool> _inTurn = new();
 
     private readonly SemaphoreSlim _turn = new(1, 1);
 
     public async Task<T> RunAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
     {
-        if (InTurn.Value)
+        if (_inTurn.Value)
         {
             throw new InvalidOperationException("a write asked for a turn inside its own turn");
         }
@@ -20,7 +20,7 @@ public sealed class SqliteWriteTurns : IWriteGate, IDisposable
         await _turn.WaitAsync(cancellationToken);
         try
         {
-            InTurn.Value = true;
+            _inTurn.Value = true;
             return await write();
         }
         finally

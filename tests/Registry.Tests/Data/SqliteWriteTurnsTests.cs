@@ -50,6 +50,17 @@ public sealed class SqliteWriteTurnsTests
     }
 
     [Fact]
+    public async Task A_turn_of_one_database_does_not_hold_up_another()
+    {
+        using var first = new SqliteWriteTurns();
+        using var second = new SqliteWriteTurns();
+
+        var inner = await first.RunAsync(() => second.RunAsync(() => Task.FromResult("both"), CancellationToken.None), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("both", inner);
+    }
+
+    [Fact]
     public async Task A_failed_or_cancelled_write_gives_the_turn_back()
     {
         using var turns = new SqliteWriteTurns();
